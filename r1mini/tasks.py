@@ -1,0 +1,262 @@
+"""Synthetic reasoning tasks: problems, exact verifiers and step-by-step solution writers.
+
+R1's reasoning RL uses problems whose answers can be checked by a rule (R1 §2.2.2: "accuracy
+rewards ... the model is required to provide the final answer in a specified format"). r1mini
+uses three families that a ~2M-parameter model can learn on a CPU:
+
+  add    n-digit + n-digit addition          "4812+5937"   (both operands have exactly n digits)
+  mul    n-digit × 1-digit multiplication    "4817*6"
+  logic  left-nested boolean chain           "((T and F) or T) xor F"
+
+Each family has difficulty levels; `hard_levels` are never used for training and measure
+generalisation. Read in this order:
+  1. Problem, and `generate_problem` (seeded; `is_test_question` splits train/test by hash)
+  2. the trace functions: they run the school algorithm step by step, optionally with a *slip*
+     (one wrong intermediate value that then propagates, as a careless human would)
+  3. `write_solution`: renders a trace as reasoning text in English, Chinese or a mix of both,
+     optionally with the slip noticed and corrected ("wait, ...") or with a self-check
+  4. `verify`: the exact rule that decides whether an answer is right.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+
+TASK_NAMES = ("add", "mul", "logic")
+TRAIN_LEVELS = {"add": (2, 3, 4, 5), "mul": (2, 3, 4), "logic": (2, 3, 4, 5)}
+HARD_LEVELS = {"add": (6, 7), "mul": (5, 6), "logic": (7, 8)}
+LANGUAGES = ("en", "zh")
+TEST_FRACTION_MOD = 10  # one question in ten (by hash) belongs to the held-out test split
+
+
+@dataclass(frozen=True)
+class Problem:
+    task: str
+    level: int
+    question: str
+    answer: str          # canonical answer text: what `verify` compares against
+
+
+def check_task_level(task: str, level: int | None = None) -> None:
+    """Clear errors for unknown tasks or levels (used by every CLI)."""
+    if task not in TASK_NAMES:
+        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASK_NAMES)}")
+    if level is not None and level not in TRAIN_LEVELS[task] + HARD_LEVELS[task]:
+        raise ValueError(f"task {task!r} has levels {TRAIN_LEVELS[task] + HARD_LEVELS[task]}, not {level}")
+
+
+def is_test_question(task: str, question: str) -> bool:
+    """Hash split: a question is in the test split iff its hash says so. Train and test can
+    therefore never overlap, whatever seeds the generators use."""
+    digest = hashlib.sha256(f"{task}|{question}".encode()).digest()
+    return digest[0] % TEST_FRACTION_MOD == 0
+
+
+# ---------------------------------------------------------------- problem generators
+
+def _random_number(rng: random.Random, n_digits: int) -> int:
+    return rng.randint(10 ** (n_digits - 1), 10 ** n_digits - 1)
+
+
+LOGIC_OPS = ("and", "or", "xor")
+
+
+def _apply_logic(op: str, x: bool, y: bool) -> bool:
+    return {"and": x and y, "or": x or y, "xor": x != y}[op]
+
+
+def _tf(value: bool) -> str:
+    return "T" if value else "F"
+
+
+def _parse_logic(question: str) -> tuple[list[bool], list[str]]:
+    words = question.replace("(", " ").replace(")", " ").split()
+    values = [w == "T" for w in words[0::2]]
+    return values, words[1::2]
+
+
+def _raw_problem(rng: random.Random, task: str, level: int) -> Problem:
+    if task == "add":
+        a, b = _random_number(rng, level), _random_number(rng, level)
+        return Problem(task, level, f"{a}+{b}", str(a + b))
+    if task == "mul":
+        a, d = _random_number(rng, level), rng.randint(2, 9)
+        return Problem(task, level, f"{a}*{d}", str(a * d))
+    if task == "logic":
+        values = [rng.random() < 0.5 for _ in range(level + 1)]
+        ops = [rng.choice(LOGIC_OPS) for _ in range(level)]
+        text, result = _tf(values[0]), values[0]
+        for op, value in zip(ops, values[1:]):
+            result = _apply_logic(op, result, value)
+            text = f"({text} {op} {_tf(value)})"
+        return Problem(task, level, text[1:-1], _tf(result))  # outermost brackets add nothing
+    raise ValueError(f"unknown task {task!r}")
+
+
+def generate_problem(rng: random.Random, task: str, level: int, split: str = "train") -> Problem:
+    """One problem from `split` ("train" or "test"), drawn with `rng` (reproducible)."""
+    check_task_level(task, level)
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    while True:
+        problem = _raw_problem(rng, task, level)
+        if is_test_question(task, problem.question) == (split == "test"):
+            return problem
+
+
+def test_problems(task: str, level: int, n: int, seed: int = 1234) -> list[Problem]:
+    """Up to n distinct held-out problems (fewer when the level has fewer distinct questions)."""
+    rng, seen, problems = random.Random(f"{seed}-{task}-{level}"), set(), []
+    for _ in range(50 * n):
+        problem = generate_problem(rng, task, level, split="test")
+        if problem.question not in seen:
+            seen.add(problem.question)
+            problems.append(problem)
+            if len(problems) == n:
+                break
+    return problems
+
+
+# ---------------------------------------------------------------- traces (the algorithm, step by step)
+# A trace is a list of dicts, one per step, plus the final answer that the steps imply.
+# `slip_step` replaces one intermediate value by a wrong one; later steps use the wrong value,
+# so an uncorrected slip gives a consistent but wrong answer, like a real careless mistake.
+
+def _digits_lsb_first(number: int) -> list[int]:
+    return [int(ch) for ch in reversed(str(number))]
+
+
+def _wrong_value(rng: random.Random, right: int, low: int, high: int) -> int:
+    """A plausible slip: off by one (off by ten, i.e. a dropped carry, when one is out of range)."""
+    candidates = [v for v in (right - 1, right + 1) if low <= v <= high]
+    return rng.choice(candidates or [v for v in (right - 10, right + 10) if low <= v <= high])
+
+
+def trace(problem: Problem, slip_step: int | None = None, rng: random.Random | None = None) -> tuple[list[dict], str]:
+    rng = rng or random.Random(0)
+    steps: list[dict] = []
+    if problem.task == "add":
+        a, b = (int(x) for x in problem.question.split("+"))
+        carry, written = 0, []
+        for i, (da, db) in enumerate(zip(_digits_lsb_first(a), _digits_lsb_first(b))):
+            right = da + db + carry
+            total = _wrong_value(rng, right, 0, 19) if i == slip_step else right
+            steps.append(dict(a=da, b=db, c=carry, s=total, right=right, d=total % 10, carry=total // 10))
+            written.append(total % 10)
+            carry = total // 10
+        answer_digits = ([carry] if carry else []) + written[::-1]
+    elif problem.task == "mul":
+        a, m = (int(x) for x in problem.question.split("*"))
+        carry, written = 0, []
+        for i, da in enumerate(_digits_lsb_first(a)):
+            product = da * m
+            right = product + carry
+            total = _wrong_value(rng, right, product, product + 9) if i == slip_step else right
+            steps.append(dict(a=da, m=m, p=product, c=carry, s=total, right=right, d=total % 10, carry=total // 10))
+            written.append(total % 10)
+            carry = total // 10
+        answer_digits = ([carry] if carry else []) + written[::-1]
+    elif problem.task == "logic":
+        values, ops = _parse_logic(problem.question)
+        result = values[0]
+        for i, (op, value) in enumerate(zip(ops, values[1:])):
+            right = _apply_logic(op, result, value)
+            new = (not right) if i == slip_step else right
+            steps.append(dict(x=_tf(result), op=op, y=_tf(value), s=_tf(new), right=_tf(right)))
+            result = new
+        return steps, _tf(result)
+    else:
+        raise ValueError(f"unknown task {problem.task!r}")
+    return steps, str(int("".join(map(str, answer_digits))))
+
+
+# ---------------------------------------------------------------- rendering in two languages
+
+STEP_TEXT = {
+    ("add", "en"): "{a}+{b}+{c}={s}, write {d} carry {carry}.",
+    ("add", "zh"): "{a}加{b}加{c}得{s}，写{d}进{carry}。",
+    ("mul", "en"): "{a}*{m}={p}, +{c}={s}, write {d} carry {carry}.",
+    ("mul", "zh"): "{a}乘{m}得{p}，加{c}得{s}，写{d}进{carry}。",
+    ("logic", "en"): "{x} {op} {y} is {s}.",
+    ("logic", "zh"): "{x} {op_zh} {y} 得 {s}。",
+}
+CORRECTION_TEXT = {  # shown right after a slipped step, before the step is redone
+    ("add", "en"): "Wait, {a}+{b}+{c} is {right}, not {s}.",
+    ("add", "zh"): "等等，{a}加{b}加{c}是{right}，不是{s}。",
+    ("mul", "en"): "Wait, {p}+{c} is {right}, not {s}.",
+    ("mul", "zh"): "等等，{p}加{c}是{right}，不是{s}。",
+    ("logic", "en"): "Wait, {x} {op} {y} is {right}, not {s}.",
+    ("logic", "zh"): "等等，{x} {op_zh} {y} 是 {right}，不是 {s}。",
+}
+CHECK_TEXT = {  # a self-check of one step after the answer line
+    ("add", "en"): "Let me check: {a}+{b}+{c}={s}. Yes.",
+    ("add", "zh"): "检查一下：{a}加{b}加{c}得{s}。对。",
+    ("mul", "en"): "Let me check: {a}*{m}={p}. Yes.",
+    ("mul", "zh"): "检查一下：{a}乘{m}得{p}。对。",
+    ("logic", "en"): "Let me check: {x} {op} {y} is {s}. Yes.",
+    ("logic", "zh"): "检查一下：{x} {op_zh} {y} 得 {s}。对。",
+}
+FINAL_TEXT = {"en": "So the answer is {answer}.", "zh": "所以答案是{answer}。"}
+LOGIC_OPS_ZH = {"and": "与", "or": "或", "xor": "异或"}
+DIRECT_TEXT = {"en": ("I know this one.", "This is easy.", "Quick answer."),
+               "zh": ("这个简单。", "直接回答。", "我知道。")}
+
+
+def _render(template: dict, task: str, lang: str, step: dict) -> str:
+    fields = dict(step, op_zh=LOGIC_OPS_ZH.get(step.get("op", ""), ""))
+    return template[(task, lang)].format(**fields)
+
+
+def write_solution(problem: Problem, rng: random.Random, languages: tuple[str, ...] = ("en",),
+                   slip: bool = False, corrected: bool = False, self_check: bool = False) -> tuple[str, str]:
+    """Reasoning text and the answer it arrives at.
+
+    `languages`: one language, or several to mix — each sentence then picks one at random
+    (the language mixing that R1-Zero shows). `slip`: one step gets a wrong value; if
+    `corrected`, the writer notices at once ("wait, ...") and redoes the step, otherwise the
+    error propagates to a wrong answer. `self_check`: re-verify one step after the answer line.
+    """
+    steps, _ = trace(problem)
+    slip_step = rng.randrange(len(steps)) if slip else None
+    if slip and not corrected:
+        steps, answer = trace(problem, slip_step, rng)
+    else:
+        answer = problem.answer
+    pick = lambda: rng.choice(languages)  # noqa: E731  (one language draw per sentence)
+    sentences = []
+    for i, step in enumerate(steps):
+        if i == slip_step and corrected:
+            wrong_steps, _ = trace(problem, slip_step, rng)
+            sentences.append(_render(STEP_TEXT, problem.task, pick(), wrong_steps[i]))
+            sentences.append(_render(CORRECTION_TEXT, problem.task, pick(), wrong_steps[i]))
+        sentences.append(_render(STEP_TEXT, problem.task, pick(), step))
+    sentences.append(FINAL_TEXT[pick()].format(answer=answer))
+    if self_check:
+        sentences.append(_render(CHECK_TEXT, problem.task, pick(), rng.choice(steps)))
+    return " ".join(sentences), answer
+
+
+def write_direct(problem: Problem, rng: random.Random, p_correct: float, language: str = "en") -> tuple[str, str]:
+    """A direct answer with no working, as a hurried writer would give: right with probability
+    `p_correct`, otherwise a near miss (one digit changed, or the other truth value)."""
+    answer = problem.answer
+    if rng.random() >= p_correct:
+        if problem.task == "logic":
+            answer = "F" if answer == "T" else "T"
+        else:
+            digits = list(answer)
+            i = rng.randrange(len(digits))
+            choices = [d for d in "0123456789" if d != digits[i] and not (i == 0 and d == "0" and len(digits) > 1)]
+            digits[i] = rng.choice(choices)
+            answer = "".join(digits)
+    return rng.choice(DIRECT_TEXT[language]), answer
+
+
+# ---------------------------------------------------------------- verification
+
+def verify(answer_text: str, reference: str) -> bool:
+    """The exact rule: the answer, stripped of surrounding whitespace, must equal the canonical
+    reference character for character. Leading zeros, signs, spaces inside, unicode digits,
+    extra words or a second number all fail — there is no partial credit to exploit."""
+    return answer_text.strip(" \t\n") == reference
