@@ -218,7 +218,10 @@ def write_solution(problem: Problem, rng: random.Random, languages: tuple[str, .
     error propagates to a wrong answer. `self_check`: re-verify one step after the answer line.
     """
     steps, _ = trace(problem)
-    slip_step = rng.randrange(len(steps)) if slip else None
+    slip_steps = range(len(steps))
+    if problem.task == "logic" and not corrected:  # a later "or T" / "and F" can absorb a slip:
+        slip_steps = [i for i in slip_steps if trace(problem, i)[1] != problem.answer]  # keep ones that show
+    slip_step = rng.choice(slip_steps) if slip else None
     if slip and not corrected:
         steps, answer = trace(problem, slip_step, rng)
     else:

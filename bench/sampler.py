@@ -1,0 +1,123 @@
+"""Benchmark: KV-cached vs recomputing generation, and training throughput of a preset.
+
+    python bench/sampler.py            # full run (several minutes on 2 CPU cores)
+    python bench/sampler.py --quick    # smaller batch and lengths, well under a minute
+    python bench/sampler.py --json     # also write bench/results_sampler.json
+
+Generation: a batch of random prompts of different lengths (left-padded), forced to full length
+(no stop tokens), new tokens per second with and without the KV cache. Training: forward + backward
++ AdamW step on batch x seq tokens, and its model FLOP/s as a fraction of this machine's measured
+fp32 matmul FLOP/s (model FLOPs per token ~ 6 x active params + 12 x layers x d_model x seq for
+attention scores, PaLM appendix B). Random init: speed does not depend on the weights, except that
+MoE routing of a trained model may be less balanced.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from r1mini.config import model_config  # noqa: E402
+from r1mini.model import Transformer  # noqa: E402
+from r1mini.sampler import generate  # noqa: E402
+
+
+def matmul_peak_flops(n: int = 2048, repeats: int = 5) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.matmul(a, b)  # warm up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.matmul(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best
+
+
+def generation_speed(model, prompts, new_tokens: int, use_cache: bool) -> float:
+    start = time.perf_counter()
+    out = generate(model, prompts, new_tokens, temperature=1.0, use_cache=use_cache, stop_tokens=[],
+                   pad_id=0, generator=torch.Generator().manual_seed(0))
+    elapsed = time.perf_counter() - start
+    assert all(len(row) == new_tokens for row in out)
+    return len(prompts) * new_tokens / elapsed
+
+
+def training_speed(model, batch: int, seq: int, steps: int) -> float:
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x = torch.randint(0, model.cfg.vocab_size, (batch, seq + 1))
+    for step in range(steps + 2):  # the first two steps are warm-up
+        if step == 2:
+            start = time.perf_counter()
+        logits = model(x[:, :-1])
+        loss = F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten()) + model.aux_loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        model.update_expert_bias()
+    return batch * seq * steps / (time.perf_counter() - start)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--vocab", type=int, default=600)
+    p.add_argument("--batch", type=int, default=None, help="prompts per generation batch (default 64; 16 with --quick)")
+    p.add_argument("--new-tokens", type=int, nargs="+", default=None, help="default 128 512; 32 128 with --quick")
+    p.add_argument("--train-steps", type=int, default=None, help="timed training steps (default 10; 3 with --quick)")
+    p.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    p.add_argument("--json", action="store_true", help="write bench/results_sampler.json")
+    args = p.parse_args()
+    batch = args.batch or (16 if args.quick else 64)
+    lengths = args.new_tokens or ([32, 128] if args.quick else [128, 512])
+    train_steps = args.train_steps or (3 if args.quick else 10)
+
+    torch.manual_seed(0)
+    max_prompt = 32
+    cfg = model_config(args.preset, args.vocab, max_seq_len=max(max_prompt + max(lengths), 128))
+    model = Transformer(cfg).eval()
+    gen = torch.Generator().manual_seed(0)
+    prompts = [torch.randint(1, args.vocab, (int(n),), generator=gen).tolist()
+               for n in torch.randint(8, max_prompt + 1, (batch,), generator=gen)]
+    results = {"preset": args.preset, "vocab_size": args.vocab, "threads": torch.get_num_threads(),
+               "params_total": model.num_params(), "params_active": model.num_params(active_only=True),
+               "generation": []}
+    print(f"{args.preset} preset, vocab {args.vocab}: {results['params_total'] / 1e6:.3f}M params, "
+          f"{results['params_active'] / 1e6:.3f}M active per token; {torch.get_num_threads()} threads")
+
+    print(f"\ngeneration, batch {batch}, prompts 8-{max_prompt} tokens, no stop tokens (new tokens/s)")
+    generation_speed(model, prompts[:4], 4, use_cache=True)  # warm up (first calls are slow)
+    print(f"{'new tokens':>10} {'cached':>10} {'uncached':>10} {'speed-up':>9}")
+    for n in lengths:
+        cached = generation_speed(model, prompts, n, use_cache=True)
+        uncached = generation_speed(model, prompts, n, use_cache=False)
+        results["generation"].append({"batch": batch, "new_tokens": n, "cached_tok_s": cached,
+                                      "uncached_tok_s": uncached, "speedup": cached / uncached})
+        print(f"{n:>10} {cached:>10.0f} {uncached:>10.0f} {cached / uncached:>8.1f}x", flush=True)
+
+    seq, train_batch = 128, 64
+    tok_s = training_speed(model, train_batch, seq, train_steps)
+    peak = matmul_peak_flops()
+    flops_per_token = 6 * results["params_active"] + 12 * cfg.n_layers * cfg.d_model * seq
+    results |= {"train_tok_s": tok_s, "train_batch": train_batch, "train_seq": seq,
+                "model_flops_per_token": flops_per_token, "matmul_peak_flops": peak,
+                "train_fraction_of_peak": tok_s * flops_per_token / peak}
+    print(f"\ntraining (forward + backward + AdamW), batch {train_batch} x {seq}")
+    print(f"{'tokens/s':>10} {'GFLOP/s':>9} {'matmul peak':>12} {'fraction':>9}")
+    print(f"{tok_s:>10.0f} {tok_s * flops_per_token / 1e9:>9.1f} {peak / 1e9:>12.1f} "
+          f"{results['train_fraction_of_peak']:>9.2f}")
+
+    if args.json:
+        out = Path(__file__).with_name("results_sampler.json")
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Evaluation as in DeepSeek-R1 §3: sample k answers per question at temperature 0.6, top-p 0.95.
+
+  pass@1  mean correctness over the k samples (then over questions)
+  cons@k  majority vote over the k extracted answers (self-consistency)
+  pass@k  at least one of the k samples is right (unbiased estimator with n = k)
+
+Besides accuracy it measures what the paper's plots show about *how* the model answers: response
+length, share of responses that reason step by step (vs. answer directly) and the accuracy of
+each style, the rate of reflection phrases ("wait", "check", "等等", …), the format rate, and
+language mixing in the reasoning. "overall" covers the training levels; "hard" the harder-than-
+training levels (generalisation). Greedy decoding is not used: a base model that answers either
+directly or step by step is a distribution, and the paper's protocol is sampling.
+
+CLI:  python -m r1mini.evaluate --ckpt runs/base/model.pt [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from r1mini.corpus import render_prompt
+from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
+                            language_word_counts, reasoning_text)
+from r1mini.sampler import generate
+from r1mini.tasks import HARD_LEVELS, TASK_NAMES, TRAIN_LEVELS, Problem, check_task_level, test_problems
+
+REFLECTION = re.compile(r"\b(?:wait|check|verify)\b|等等|检查|验证", re.IGNORECASE)
+# one computation step of any task, in either language: "5+3", "5加3", "7*6", "7乘6", "T and F", "T 与 F"
+REASONING_STEP = re.compile(r"\d\s*(?:[+*]|加|乘)\s*\d|\b[TF] (?:and|or|xor|与|或|异或) [TF]\b")
+
+
+def response_metrics(completion: str, answer: str) -> dict:
+    """Everything we measure about one sampled response."""
+    reasoning = reasoning_text(completion)
+    words = language_word_counts(reasoning)
+    return {
+        "correct": accuracy_reward(completion, answer),
+        "format": format_reward(completion),
+        "reasoned": float(bool(REASONING_STEP.search(reasoning))),
+        "reflection": float(bool(REFLECTION.search(reasoning))),
+        "language_consistency": language_consistency(completion),
+        "mixed": float(words["en"] > 0 and words["zh"] > 0),
+        "answer": extract_answer(completion),
+    }
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples with c correct (Chen et al. 2021)."""
+    return 1.0 if n - c < k else 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def _mean(values) -> float | None:
+    values = list(values)
+    return sum(values) / len(values) if values else None
+
+
+def summarize(records: list[dict], k: int) -> dict:
+    """Aggregate per-response records (each with 'question', 'reference', metrics, 'length')."""
+    by_question = defaultdict(list)
+    for r in records:
+        by_question[r["question"]].append(r)
+    cons, passk = [], []
+    for rows in by_question.values():
+        votes = Counter(r["answer"].strip() for r in rows if r["answer"] is not None and r["answer"].strip())
+        cons.append(float(bool(votes) and votes.most_common(1)[0][0] == rows[0]["reference"]))
+        passk.append(pass_at_k(len(rows), int(sum(r["correct"] for r in rows)), k))
+    reasoned = [r for r in records if r["reasoned"]]
+    direct = [r for r in records if not r["reasoned"]]
+    return {
+        "n_problems": len(by_question), "k": k,
+        "pass@1": _mean(r["correct"] for r in records),
+        "cons@k": _mean(cons), "pass@k": _mean(passk),
+        "mean_length": _mean(r["length"] for r in records),
+        "format_rate": _mean(r["format"] for r in records),
+        "reasoned_rate": _mean(r["reasoned"] for r in records),
+        "reasoned_accuracy": _mean(r["correct"] for r in reasoned),
+        "direct_accuracy": _mean(r["correct"] for r in direct),
+        "reflection_rate": _mean(r["reflection"] for r in records),
+        "language_consistency": _mean(r["language_consistency"] for r in records),
+        "mixing_rate": _mean(r["mixed"] for r in records),
+    }
+
+
+def sample_responses(model, tokenizer, problems: list[Problem], k: int, temperature: float, top_p: float,
+                     max_new_tokens: int, batch_size: int, seed: int, desc: str = "eval") -> list[dict]:
+    """k sampled responses per problem, each with its metrics."""
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    jobs = [p for p in problems for _ in range(k)]
+    records = []
+    for start in tqdm(range(0, len(jobs), batch_size), desc=desc, leave=False, dynamic_ncols=True):
+        chunk = jobs[start: start + batch_size]
+        prompts = [tokenizer.encode(render_prompt(p.question)) for p in chunk]
+        outputs = generate(model, prompts, max_new_tokens, temperature=temperature, top_p=top_p,
+                           stop_tokens=(tokenizer.eot_id,), pad_id=tokenizer.pad_id, generator=generator)
+        for problem, tokens in zip(chunk, outputs):
+            completion = tokenizer.decode(tokens)
+            records.append({"task": problem.task, "level": problem.level, "question": problem.question,
+                            "reference": problem.answer, "completion": completion, "length": len(tokens),
+                            **response_metrics(completion, problem.answer)})
+    return records
+
+
+def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: int = 8,
+                   temperature: float = 0.6, top_p: float = 0.95, max_new_tokens: int = 160,
+                   include_hard: bool = True, batch_size: int = 256, seed: int = 0,
+                   return_records: bool = False) -> dict:
+    """Held-out evaluation; the result dict follows DESIGN.md §4 ("overall", "by_task", "by_level")."""
+    problems = []
+    for task in tasks:
+        levels = TRAIN_LEVELS[task] + (HARD_LEVELS[task] if include_hard else ())
+        for level in levels:
+            problems += test_problems(task, level, n_problems)
+    records = sample_responses(model, tokenizer, problems, k, temperature, top_p, max_new_tokens, batch_size, seed)
+    in_dist = [r for r in records if r["level"] in TRAIN_LEVELS[r["task"]]]
+    hard = [r for r in records if r["level"] in HARD_LEVELS[r["task"]]]
+    result = {
+        "settings": {"k": k, "temperature": temperature, "top_p": top_p, "n_problems_per_level": n_problems,
+                     "max_new_tokens": max_new_tokens, "seed": seed},
+        "overall": summarize(in_dist, k),
+        "hard": summarize(hard, k) if hard else None,
+        "by_task": {t: summarize([r for r in in_dist if r["task"] == t], k) for t in tasks},
+        "by_level": {f"{t}-{lv}": summarize([r for r in records if r["task"] == t and r["level"] == lv], k)
+                     for t in tasks for lv in TRAIN_LEVELS[t] + (HARD_LEVELS[t] if include_hard else ())},
+    }
+    if return_records:
+        result["records"] = records
+    return result
+
+
+COLUMNS = [("pass@1", "pass@1"), ("cons@k", "cons@k"), ("format_rate", "format"), ("mean_length", "length"),
+           ("reasoned_rate", "reasoned"), ("reasoned_accuracy", "acc|reasoned"), ("direct_accuracy", "acc|direct"),
+           ("reflection_rate", "reflect"), ("mixing_rate", "lang-mix")]
+
+
+def _cell(value, key) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f}" if key == "mean_length" else f"{value:.3f}"
+
+
+def format_table(result: dict) -> str:
+    """A markdown table: one row per task-level, then the in-distribution and hard summaries."""
+    k = result["settings"]["k"]
+    header = "| set | " + " | ".join(name.replace("k", str(k)) if name == "cons@k" else name for _, name in COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 1)]
+    rows = list(result["by_level"].items()) + [("**in-distribution**", result["overall"])]
+    if result.get("hard"):
+        rows.append(("**harder than training**", result["hard"]))
+    for name, summary in rows:
+        lines.append(f"| {name} | " + " | ".join(_cell(summary[key], key) for key, _ in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    from r1mini.checkpoint import CheckpointError, load_checkpoint
+    from r1mini.config import pick_device
+    parser = argparse.ArgumentParser(description="Evaluate a checkpoint on held-out problems (R1 §3 protocol).")
+    parser.add_argument("--ckpt", required=True, help="path to a model.pt written by any stage")
+    parser.add_argument("--tasks", default=",".join(TASK_NAMES), help="comma-separated task names")
+    parser.add_argument("--n-problems", type=int, default=20, help="held-out problems per task and level")
+    parser.add_argument("--k", type=int, default=8, help="samples per problem (pass@1 averages them, cons@k votes)")
+    parser.add_argument("--temperature", type=float, default=0.6)
+    parser.add_argument("--top-p", type=float, default=0.95)
+    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--no-hard", action="store_true", help="skip the harder-than-training levels")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--json", help="also write the results as JSON to this path")
+    args = parser.parse_args(argv)
+    try:
+        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        for task in tasks:
+            check_task_level(task)
+        for name in ("n_problems", "k", "max_new_tokens"):
+            if getattr(args, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        if args.temperature < 0 or not 0 < args.top_p <= 1:
+            raise ValueError("--temperature must be >= 0 and --top-p in (0, 1]")
+        device = pick_device(args.device)
+        model, tokenizer, meta = load_checkpoint(args.ckpt, device)
+        if args.max_new_tokens > model.cfg.max_seq_len - 64:
+            raise ValueError(f"--max-new-tokens must be at most {model.cfg.max_seq_len - 64} for this model")
+    except (ValueError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    result = evaluate_model(model, tokenizer, tasks, args.n_problems, args.k, args.temperature, args.top_p,
+                            args.max_new_tokens, include_hard=not args.no_hard, seed=args.seed)
+    print(f"{args.ckpt} ({meta.get('stage', '?')}), k={args.k}, temperature {args.temperature}, top-p {args.top_p}")
+    print(format_table(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Shared fixtures: the real tokenizer, and a tiny random-init DeepSeekMoE model built with its
+vocabulary. Everything is seeded, so every test sees the same weights on every run."""
+import random
+
+import pytest
+import torch
+
+from r1mini.config import model_config
+from r1mini.model import Transformer
+from r1mini.tokenizer import get_tokenizer
+
+# One thread: the models here are tiny, and on a 2-core machine shared with a training run, two
+# OpenMP threads fighting for the cores made a GRPO step ~100x slower (7 s instead of 0.05 s).
+torch.set_num_threads(1)
+
+
+def make_tiny_model(seed: int = 0, **overrides) -> Transformer:
+    """The "tiny" preset with the real tokenizer's vocabulary, random init, eval mode."""
+    torch.manual_seed(seed)
+    model = Transformer(model_config("tiny", get_tokenizer().n_vocab, **overrides))
+    return model.eval()
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seeds():
+    """Every test starts from the same global RNG state (tests stay independent of their order)."""
+    random.seed(0)
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return get_tokenizer()
+
+
+@pytest.fixture
+def tiny_model():
+    return make_tiny_model()

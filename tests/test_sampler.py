@@ -1,0 +1,153 @@
+"""Sampler tests: cached == uncached, left padding, logprobs for GRPO, stop tokens, top-p, errors."""
+import pytest
+import torch
+
+from r1mini.config import model_config
+from r1mini.model import Transformer, token_logprobs
+from r1mini.sampler import generate, sample_next
+
+VOCAB, PAD = 40, 0
+PROMPTS = [[5, 6, 7, 8, 9, 10, 11], [12, 13], [14, 15, 16, 17], [18]]
+
+
+def make_model(preset="tiny", seed=0, **overrides) -> Transformer:
+    """A random model whose outputs depend on context (see tests/test_model.py)."""
+    torch.manual_seed(seed)
+    model = Transformer(model_config(preset, VOCAB, **overrides))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.normal_(0, 0.3 if name.startswith("embed") else 2 / p.shape[-1] ** 0.5)
+        for gate in model.gates:
+            gate.expert_bias.normal_(0, 0.05)
+    return model.eval()
+
+
+def greedy(model, prompts, n=16, **kw):
+    return generate(model, prompts, n, temperature=0, stop_tokens=[], pad_id=PAD, **kw)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "student"])
+def test_greedy_cached_equals_uncached(preset):
+    model = make_model(preset)
+    cached, uncached = greedy(model, PROMPTS), greedy(model, PROMPTS, use_cache=False)
+    assert cached == uncached
+    assert all(len(row) == 16 for row in cached)
+    assert len({t for row in cached for t in row}) > 5, "degenerate model: test would prove nothing"
+
+
+@pytest.mark.parametrize("preset", ["tiny", "student"])
+def test_prompt_alone_equals_prompt_in_padded_batch(preset):
+    model = make_model(preset)
+    batch = greedy(model, PROMPTS)
+    assert [greedy(model, [p])[0] for p in PROMPTS] == batch
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_logprobs_match_plain_forward(use_cache):
+    model = make_model()
+    gen = torch.Generator().manual_seed(0)
+    new, logprobs = generate(model, PROMPTS, 12, temperature=1.0, use_cache=use_cache, stop_tokens=[],
+                             pad_id=PAD, return_logprobs=True, generator=gen)
+    for prompt, completion, lp in zip(PROMPTS, new, logprobs):
+        assert len(lp) == len(completion) == 12
+        seq = torch.tensor([prompt + completion])
+        expected = token_logprobs(model(seq[:, :-1]), seq[:, 1:])[0, len(prompt) - 1:]
+        torch.testing.assert_close(torch.tensor(lp), expected, atol=1e-4, rtol=0)
+
+
+def test_logprobs_ignore_temperature_and_top_p():
+    """GRPO needs log pi(token) of the model itself, not of the tempered/truncated sampler."""
+    model = make_model()
+    new, logprobs = generate(model, PROMPTS, 6, temperature=0.5, top_p=0.8, stop_tokens=[], pad_id=PAD,
+                             return_logprobs=True, generator=torch.Generator().manual_seed(1))
+    for prompt, completion, lp in zip(PROMPTS, new, logprobs):
+        seq = torch.tensor([prompt + completion])
+        expected = token_logprobs(model(seq[:, :-1]), seq[:, 1:])[0, len(prompt) - 1:]
+        torch.testing.assert_close(torch.tensor(lp), expected, atol=1e-4, rtol=0)
+
+
+def test_sampling_is_reproducible_with_generator():
+    model = make_model()
+    run = lambda seed: generate(model, PROMPTS, 10, stop_tokens=[], pad_id=PAD,  # noqa: E731
+                                generator=torch.Generator().manual_seed(seed))
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_tiny_top_p_is_greedy():
+    model = make_model()
+    sampled = generate(model, PROMPTS, 16, temperature=1.0, top_p=1e-6, stop_tokens=[], pad_id=PAD,
+                       generator=torch.Generator().manual_seed(0))
+    assert sampled == greedy(model, PROMPTS)
+
+
+def test_top_p_keeps_the_nucleus():
+    logits = torch.log(torch.tensor([[0.05, 0.5, 0.15, 0.3]])).repeat(2000, 1)
+    gen = torch.Generator().manual_seed(0)
+    assert set(sample_next(logits, 1.0, 0.7, gen).tolist()) == {1, 3}          # 0.5 + 0.3 >= 0.7
+    assert set(sample_next(logits, 1.0, 0.9, gen).tolist()) == {1, 3, 2}       # + 0.15
+    assert set(sample_next(logits, 1.0, 1.0, gen).tolist()) == {0, 1, 2, 3}
+    assert set(sample_next(logits, 0.0, 1.0, gen).tolist()) == {1}
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_stop_tokens_end_rows_and_are_included(use_cache):
+    model = make_model()
+    free = greedy(model, PROMPTS, n=20)
+    stop = free[0][3]  # a token row 0 produces at step 3 (or earlier)
+    stopped, logprobs = generate(model, PROMPTS, 20, temperature=0, stop_tokens=[stop], pad_id=PAD,
+                                 use_cache=use_cache, return_logprobs=True)
+    for row_free, row in zip(free, stopped):
+        n = row_free.index(stop) + 1 if stop in row_free else len(row_free)
+        assert row == row_free[:n]
+    assert stopped[0][-1] == stop and len(stopped[0]) <= 4
+    assert [len(lp) for lp in logprobs] == [len(row) for row in stopped]
+
+
+def test_generation_stops_when_all_rows_are_done():
+    model = make_model()
+    free = greedy(model, PROMPTS, n=20)
+    stops = [row[1] for row in free]  # every row stops by its second token
+    calls = []
+    model.register_forward_hook(lambda *args: calls.append(1))
+    out = generate(model, PROMPTS, 20, temperature=0, stop_tokens=stops, pad_id=PAD)
+    assert all(len(row) <= 2 for row in out)
+    assert len(calls) == 2  # prefill + one decoding step, not 20
+
+
+def test_positions_count_from_each_prompts_first_token():
+    model = make_model()
+    seen = []
+    model.register_forward_pre_hook(lambda module, args: seen.append(args[1].clone()))
+    greedy(model, PROMPTS, n=2)
+    prefill, step = seen
+    for i, p in enumerate(PROMPTS):
+        assert prefill[i, -len(p):].tolist() == list(range(len(p)))
+        assert step[i].tolist() == [len(p)]
+
+
+def test_restores_training_mode():
+    model = make_model().train()
+    greedy(model, PROMPTS, n=3)
+    assert model.training
+    model.eval()
+    greedy(model, PROMPTS, n=3)
+    assert not model.training
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(prompts=[]), "prompts is empty"),
+    (dict(prompts=[[1, 2], []]), "empty prompt"),
+    (dict(max_new_tokens=0), "max_new_tokens"),
+    (dict(temperature=-0.1), "temperature"),
+    (dict(top_p=0.0), "top_p"),
+    (dict(top_p=1.5), "top_p"),
+    (dict(max_new_tokens=30), "max_seq_len"),
+    (dict(prompts=[[1, VOCAB]]), "token ids"),
+])
+def test_bad_arguments_raise_value_error(kwargs, message):
+    model = make_model(max_seq_len=32)
+    args = dict(prompts=[[1, 2, 3]], max_new_tokens=4, stop_tokens=[], pad_id=PAD) | kwargs
+    with pytest.raises(ValueError, match=message):
+        generate(model, **args)
