@@ -24,8 +24,8 @@ import random
 from dataclasses import dataclass
 
 TASK_NAMES = ("add", "mul", "logic")
-TRAIN_LEVELS = {"add": (2, 3, 4, 5), "mul": (2, 3, 4), "logic": (2, 3, 4, 5)}
-HARD_LEVELS = {"add": (6, 7), "mul": (5, 6), "logic": (7, 8)}
+TRAIN_LEVELS = {"add": (2, 3), "mul": (2, 3), "logic": (2, 3)}
+HARD_LEVELS = {"add": (4, 5), "mul": (4, 5), "logic": (4, 5)}
 LANGUAGES = ("en", "zh")
 TEST_FRACTION_MOD = 10  # one question in ten (by hash) belongs to the held-out test split
 
@@ -174,10 +174,10 @@ def trace(problem: Problem, slip_step: int | None = None, rng: random.Random | N
 # ---------------------------------------------------------------- rendering in two languages
 
 STEP_TEXT = {
-    ("add", "en"): "{a}+{b}+{c}={s}, write {d} carry {carry}.",
-    ("add", "zh"): "{a}加{b}加{c}得{s}，写{d}进{carry}。",
-    ("mul", "en"): "{a}*{m}={p}, +{c}={s}, write {d} carry {carry}.",
-    ("mul", "zh"): "{a}乘{m}得{p}，加{c}得{s}，写{d}进{carry}。",
+    ("add", "en"): "{a}+{b}+{c}={s:02d}, write {d} carry {carry}.",
+    ("add", "zh"): "{a}加{b}加{c}得{s:02d}，写{d}进{carry}。",
+    ("mul", "en"): "{a}*{m}={p:02d}, +{c}={s:02d}, write {d} carry {carry}.",
+    ("mul", "zh"): "{a}乘{m}得{p:02d}，加{c}得{s:02d}，写{d}进{carry}。",
     ("logic", "en"): "{x} {op} {y} is {s}.",
     ("logic", "zh"): "{x} {op_zh} {y} 得 {s}。",
 }
@@ -190,10 +190,10 @@ CORRECTION_TEXT = {  # shown right after a slipped step, before the step is redo
     ("logic", "zh"): "等等，{x} {op_zh} {y} 是 {right}，不是 {s}。",
 }
 CHECK_TEXT = {  # a self-check of one step after the answer line
-    ("add", "en"): "Let me check: {a}+{b}+{c}={s}. Yes.",
-    ("add", "zh"): "检查一下：{a}加{b}加{c}得{s}。对。",
-    ("mul", "en"): "Let me check: {a}*{m}={p}. Yes.",
-    ("mul", "zh"): "检查一下：{a}乘{m}得{p}。对。",
+    ("add", "en"): "Let me check: {a}+{b}+{c}={s:02d}. Yes.",
+    ("add", "zh"): "检查一下：{a}加{b}加{c}得{s:02d}。对。",
+    ("mul", "en"): "Let me check: {a}*{m}={p:02d}. Yes.",
+    ("mul", "zh"): "检查一下：{a}乘{m}得{p:02d}。对。",
     ("logic", "en"): "Let me check: {x} {op} {y} is {s}. Yes.",
     ("logic", "zh"): "检查一下：{x} {op_zh} {y} 得 {s}。对。",
 }

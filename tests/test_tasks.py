@@ -117,7 +117,7 @@ def test_test_problems_returns_all_of_a_small_level():
     assert len(got) == len(held_out) > 0
 
 
-@pytest.mark.parametrize("task,level", [("div", 2), ("add", 1), ("add", 8), ("mul", 7), ("logic", 6),
+@pytest.mark.parametrize("task,level", [("div", 2), ("add", 1), ("add", 8), ("mul", 7), ("logic", 9),
                                         ("logic", 0), ("", None), ("ADD", None)])
 def test_check_task_level_rejects_unknown(task, level):
     with pytest.raises(ValueError):
