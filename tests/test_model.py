@@ -199,7 +199,7 @@ def test_sequence_balance_loss_formula():
             f = E / (K * T) * sum(int(i in indices[b, t].tolist()) for t in range(T))
             P = sum(scores[b, t, i] / scores[b, t].sum() for t in range(T)) / T
             expected += f * P / 3
-    assert gate.sequence_balance_loss(scores, indices).item() == pytest.approx(0.5 * expected, rel=1e-5)
+    assert gate.sequence_balance_loss(scores, indices).item() == pytest.approx(0.5 * float(expected), rel=1e-5)
 
 
 def test_aux_loss_positive_with_gradient_to_gates():
