@@ -26,6 +26,7 @@ from r1mini.config import autocast
 from r1mini.corpus import render_prompt
 from r1mini.model import token_logprobs
 from r1mini.sampler import generate
+from r1mini.sft import IGNORE, collate
 from r1mini.tasks import TRAIN_LEVELS, Problem, generate_problem
 from r1mini.training import check_finite
 
@@ -183,17 +184,11 @@ def rollout(policy, tokenizer, problems: list[Problem], cfg: GRPOConfig, reward_
 
 
 def completion_batch(prompts, completions, pad_id, device):
-    """Right-padded prompt+completion rows, targets, and a mask over completion tokens."""
-    rows = [p + c for p, c in zip(prompts, completions)]
-    width = max(map(len, rows)) - 1
-    inputs = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    targets = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width))
-    for i, (prompt, row) in enumerate(zip(prompts, rows)):
-        inputs[i, : len(row) - 1] = torch.tensor(row[:-1])
-        targets[i, : len(row) - 1] = torch.tensor(row[1:])
-        mask[i, len(prompt) - 1: len(row) - 1] = 1.0  # positions that predict completion tokens
-    return inputs.to(device), targets.to(device), mask.to(device)
+    """Right-padded prompt+completion rows, their next-token targets, and a 0/1 mask over the
+    positions that predict completion tokens (the SFT collate, with the mask made explicit)."""
+    inputs, targets = collate(list(zip(prompts, completions)), pad_id, device)
+    mask = (targets != IGNORE).float()
+    return inputs, targets.masked_fill(targets == IGNORE, pad_id), mask
 
 
 def sequence_logprobs(model, inputs, targets, with_entropy: bool = False):

@@ -37,3 +37,17 @@ def tokenizer():
 @pytest.fixture
 def tiny_model():
     return make_tiny_model()
+
+
+def make_context_model(preset: str, seed: int, vocab_size: int, **overrides) -> Transformer:
+    """A random model whose outputs depend on context. (The default init with tied embeddings just
+    repeats the last token, which would make cache/padding bugs invisible.)"""
+    torch.manual_seed(seed)
+    model = Transformer(model_config(preset, vocab_size, **overrides))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.normal_(0, 0.3 if name.startswith("embed") else 2 / p.shape[-1] ** 0.5)
+        for gate in model.gates:
+            gate.expert_bias.normal_(0, 0.05)
+    return model.eval()

@@ -327,8 +327,9 @@ def test_curriculum_update_moves_rates_toward_accuracy():
 def test_completion_batch_mask_selects_completion_targets():
     inputs, targets, mask = completion_batch([[1, 2, 3], [7]], [[4, 5], [8, 9, 10]], pad_id=0, device="cpu")
     assert inputs.tolist() == [[1, 2, 3, 4], [7, 8, 9, 0]]
-    assert targets.tolist() == [[2, 3, 4, 5], [8, 9, 10, 0]]
     assert mask.tolist() == [[0, 0, 1, 1], [1, 1, 1, 0]]
+    # only the masked positions are used: there the targets are the completion tokens
+    assert (targets * mask.long()).tolist() == [[0, 0, 4, 5], [8, 9, 10, 0]]
 
 
 def test_sequence_logprobs_agree_with_the_sampler(tiny_model, tokenizer):

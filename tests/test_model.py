@@ -1,6 +1,7 @@
 """Model tests: KV cache and padding mask, DeepSeekMoE routing and load balancing, parameter counts."""
 import pytest
 import torch
+from conftest import make_context_model
 import torch.nn.functional as F
 
 from r1mini.config import model_config
@@ -10,17 +11,7 @@ VOCAB = 40
 
 
 def make_model(preset="tiny", seed=0, **overrides) -> Transformer:
-    """A random model whose outputs depend on context. (The default init with tied embeddings just
-    repeats the last token, which would make cache/padding bugs invisible.)"""
-    torch.manual_seed(seed)
-    model = Transformer(model_config(preset, VOCAB, **overrides))
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() >= 2:
-                p.normal_(0, 0.3 if name.startswith("embed") else 2 / p.shape[-1] ** 0.5)
-        for gate in model.gates:
-            gate.expert_bias.normal_(0, 0.05)
-    return model.eval()
+    return make_context_model(preset, seed, VOCAB, **overrides)
 
 
 def left_pad(prompts, pad_id=0):

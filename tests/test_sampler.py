@@ -1,6 +1,7 @@
 """Sampler tests: cached == uncached, left padding, logprobs for GRPO, stop tokens, top-p, errors."""
 import pytest
 import torch
+from conftest import make_context_model
 
 from r1mini.config import model_config
 from r1mini.model import Transformer, token_logprobs
@@ -11,16 +12,7 @@ PROMPTS = [[5, 6, 7, 8, 9, 10, 11], [12, 13], [14, 15, 16, 17], [18]]
 
 
 def make_model(preset="tiny", seed=0, **overrides) -> Transformer:
-    """A random model whose outputs depend on context (see tests/test_model.py)."""
-    torch.manual_seed(seed)
-    model = Transformer(model_config(preset, VOCAB, **overrides))
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() >= 2:
-                p.normal_(0, 0.3 if name.startswith("embed") else 2 / p.shape[-1] ** 0.5)
-        for gate in model.gates:
-            gate.expert_bias.normal_(0, 0.05)
-    return model.eval()
+    return make_context_model(preset, seed, VOCAB, **overrides)
 
 
 def greedy(model, prompts, n=16, **kw):
