@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -66,15 +66,6 @@ def length_bucketed_batches(examples: Iterator[Example], batch_size: int, bucket
         batches = [pool[i: i + batch_size] for i in range(0, len(pool), batch_size)]
         rng.shuffle(batches)
         yield from batches
-
-
-def cycle_shuffled(examples: Sequence[Example], seed: int) -> Iterator[Example]:
-    """Endless epochs over a fixed dataset, reshuffled each epoch."""
-    rng = random.Random(seed)
-    order = list(range(len(examples)))
-    while True:
-        rng.shuffle(order)
-        yield from (examples[i] for i in order)
 
 
 def sft_loss(model, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,7 +123,3 @@ def train_sft(model, make_examples: Callable[[int], Iterator[Example]], cfg: SFT
     bar.close()
     model.eval()
     return last
-
-
-def sft_config_dict(cfg: SFTConfig) -> dict:
-    return asdict(cfg)
