@@ -182,9 +182,9 @@ def final_report(policy, tokenizer, args, out_dir: Path) -> dict:
              f"Command: `python train_zero.py {' '.join(sys.argv[1:])}`".rstrip(), "",
              f"Held-out problems: {args.eval_problems} per task-level, k={args.eval_k} samples at temperature 0.6, "
              "top-p 0.95.", "", "| metric | base | R1-Zero |", "|---|---|---|"]
+    fmt = (lambda v: "–" if v is None else f"{v:.3f}")  # noqa: E731
     for key in ("pass@1", "cons@k", "pass@k", "mean_length", "reasoned_rate", "reasoned_accuracy", "direct_accuracy",
                 "reflection_rate", "mixing_rate", "language_consistency", "format_rate"):
-        fmt = (lambda v: "–" if v is None else f"{v:.3f}")  # noqa: E731
         lines.append(f"| {key} (in-distribution) | {fmt(base['overall'][key])} | {fmt(zero['overall'][key])} |")
     for key in ("pass@1", "cons@k", "reasoned_rate"):
         lines.append(f"| {key} (harder than training) | {base['hard'][key]:.3f} | {zero['hard'][key]:.3f} |")
