@@ -1,6 +1,6 @@
 """Benchmark: KV-cached vs recomputing generation, and training throughput of a preset.
 
-    python bench/sampler.py            # full run (several minutes on 2 CPU cores)
+    python bench/sampler.py            # full run (~7 minutes on 2 idle CPU cores)
     python bench/sampler.py --quick    # smaller batch and lengths, well under a minute
     python bench/sampler.py --json     # also write bench/results_sampler.json
 
