@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from r1mini.checkpoint import CheckpointError, load_checkpoint, python_rng_state, save_checkpoint
 from r1mini.config import PRESETS, pick_device
 from r1mini.evaluate import evaluate_model, format_table
 from r1mini.grpo import AGGREGATIONS, Curriculum, GRPOConfig, grpo_step
@@ -131,7 +131,7 @@ def run(args) -> dict:
         start, extra = load_resume_state(resume_path, policy, optimizer)
         ref_model.load_state_dict(extra["ref_model"])
         curriculum.pass_rate = extra["pass_rate"]
-        rng.setstate((extra["py_rng"][0], tuple(extra["py_rng"][1]), extra["py_rng"][2]))
+        rng.setstate(python_rng_state(extra["py_rng"]))
         truncate_metrics(metrics_path, start)
         print(f"[zero] resuming from step {start}")
     else:

@@ -34,9 +34,15 @@ def rng_state() -> dict:
     return {"python": random.getstate(), "torch": torch.get_rng_state()}
 
 
+def python_rng_state(saved) -> tuple:
+    """A `random` state as saved in a checkpoint, back in the exact tuple form setstate wants
+    (a weights_only load may hand the inner tuple back as a list)."""
+    version, internal, gauss = saved
+    return version, tuple(internal), gauss
+
+
 def set_rng_state(state: dict) -> None:
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
+    random.setstate(python_rng_state(state["python"]))
     torch.set_rng_state(state["torch"])
 
 

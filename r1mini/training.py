@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from r1mini.checkpoint import atomic_torch_save, rng_state, set_rng_state
+from r1mini.checkpoint import CheckpointError, atomic_torch_save, rng_state, set_rng_state
 
 
 def make_optimizer(model, lr: float, weight_decay: float, betas=(0.9, 0.95)) -> torch.optim.AdamW:
@@ -62,7 +62,11 @@ def save_resume_state(path: Path, model, optimizer, step: int, extra: dict | Non
 
 def load_resume_state(path: Path, model, optimizer) -> tuple[int, dict]:
     """Restore a resume file into `model` and `optimizer`; returns (step, extra)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a run killed before the atomic rename never leaves this; a copied file might
+        raise CheckpointError(f"{path} is not a readable resume file ({type(error).__name__}); "
+                              "delete it to start the stage afresh") from None
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     set_rng_state(state["rng"])

@@ -233,3 +233,12 @@ def test_resume_restores_model_optimizer_and_rng(tmp_path):
     assert train_step(resumed, resumed_optimizer) == expected_loss
     for key, value in resumed.state_dict().items():
         assert torch.equal(value, expected_params[key]), key
+
+
+def test_corrupt_resume_file_gives_a_clear_error(tmp_path, tiny_model):
+    from r1mini.checkpoint import CheckpointError
+    from r1mini.training import load_resume_state, make_optimizer
+    path = tmp_path / "resume.pt"
+    path.write_bytes(b"not a torch file")
+    with pytest.raises(CheckpointError, match="resume file"):
+        load_resume_state(path, tiny_model, make_optimizer(tiny_model, 1e-3, 0.0))
