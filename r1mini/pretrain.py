@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from r1mini.checkpoint import save_checkpoint
+from r1mini.checkpoint import CheckpointError, save_checkpoint
 from r1mini.config import PRESETS, default_preset, model_config, pick_device
 from r1mini.corpus import pretraining_stream
 from r1mini.sft import SFTConfig, train_sft
@@ -87,8 +87,12 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    build_base(args.out_dir, args.preset, device, args.steps, args.seed, args.batch_size, args.lr,
-               evaluate=not args.no_eval)
+    try:
+        build_base(args.out_dir, args.preset, device, args.steps, args.seed, args.batch_size, args.lr,
+                   evaluate=not args.no_eval)
+    except CheckpointError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
