@@ -167,6 +167,13 @@ def run(args) -> dict:
     return final_report(policy, tokenizer, args, out_dir)
 
 
+def window_mean(rows: list[dict], key: str) -> float:
+    """Mean of `key` over the rows that have it: a step whose groups were all equal made no update
+    and logs no KL or entropy. NaN when no row has it."""
+    values = [r[key] for r in rows if key in r]
+    return sum(values) / len(values) if values else float("nan")
+
+
 def final_report(policy, tokenizer, args, out_dir: Path) -> dict:
     """Evaluate base and R1-Zero on the same held-out problems; write eval.json and report.md."""
     base_model, _, _ = load_checkpoint(args.base, args.device)
@@ -177,7 +184,6 @@ def final_report(policy, tokenizer, args, out_dir: Path) -> dict:
     metrics = read_jsonl(out_dir / "metrics.jsonl")
     steps = [m for m in metrics if "reward" in m]
     first, last = steps[: max(1, len(steps) // 10)], steps[-max(1, len(steps) // 10):]
-    mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
     lines = ["# R1-Zero report card", "",
              f"Command: `python train_zero.py {' '.join(sys.argv[1:])}`".rstrip(), "",
              f"Held-out problems: {args.eval_problems} per task-level, k={args.eval_k} samples at temperature 0.6, "
@@ -191,8 +197,8 @@ def final_report(policy, tokenizer, args, out_dir: Path) -> dict:
     lines += ["", "During RL (mean of the first → last tenth of steps, on the training rollouts):", "",
               "| quantity | start | end |", "|---|---|---|"]
     for key in ("reward_accuracy", "response_length", "kl", "frac_reward_zero_std", "entropy"):
-        if key in steps[0]:
-            lines.append(f"| {key} | {mean(first, key):.3f} | {mean(last, key):.3f} |")
+        if any(key in r for r in steps):
+            lines.append(f"| {key} | {window_mean(first, key):.3f} | {window_mean(last, key):.3f} |")
     lines += ["", "## Base, per level", "", format_table(base), "", "## R1-Zero, per level", "", format_table(zero), ""]
     (out_dir / "report.md").write_text("\n".join(lines))
     try:

@@ -38,9 +38,9 @@ def render_completion(reasoning: str, answer: str) -> str:
 
 @dataclass
 class StyleMix:
-    direct: float = 0.5              # share of direct answers (the rest reason step by step)
-    slip_uncorrected: float = 0.12   # reasoned examples with an error that goes unnoticed
-    slip_corrected: float = 0.12     # reasoned examples that catch and fix an error ("wait, ...")
+    direct: float = 0.3              # share of direct answers (the rest reason step by step)
+    slip_uncorrected: float = 0.04   # reasoned examples with an error that goes unnoticed
+    slip_corrected: float = 0.04     # reasoned examples that catch and fix an error ("wait, ...")
     self_check: float = 0.12         # reasoned examples that re-verify a step after answering
     english: float = 0.5             # language of an example: English / Chinese / mixed
     chinese: float = 0.3

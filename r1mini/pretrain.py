@@ -23,8 +23,8 @@ from r1mini.corpus import pretraining_stream
 from r1mini.sft import SFTConfig, train_sft
 from r1mini.tokenizer import get_tokenizer
 
-# Steps by preset: the cpu preset takes about 5 minutes on 2 cores.
-DEFAULT_STEPS = {"cpu": 1500, "gpu": 6000, "student": 1200, "tiny": 30}
+# Steps by preset: the cpu preset takes about 8 minutes on 2 cores (batch 32; see README "Design notes").
+DEFAULT_STEPS = {"cpu": 2500, "gpu": 6000, "student": 1200, "tiny": 30}
 
 
 def encoded_stream(tokenizer, seed: int):
@@ -33,7 +33,7 @@ def encoded_stream(tokenizer, seed: int):
 
 
 def build_base(out_dir="runs/base", preset: str | None = None, device="auto", steps: int | None = None,
-               seed: int = 0, batch_size: int = 64, lr: float = 3e-3, evaluate: bool = True,
+               seed: int = 0, batch_size: int = 32, lr: float = 3e-3, evaluate: bool = True,
                eval_problems: int = 20) -> Path:
     """Train the base model and write it to `out_dir/model.pt`; returns that path."""
     from r1mini.model import Transformer
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", choices=sorted(PRESETS), help="model size (default: cpu, or gpu on CUDA)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--steps", type=int, help="optimizer steps (default depends on the preset)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")

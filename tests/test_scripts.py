@@ -60,6 +60,30 @@ def test_train_zero_end_to_end_and_resume(tmp_path, base_ckpt, monkeypatch):
     assert set(result) == {"base", "zero"} and result["zero"]["overall"]["k"] == 2
 
 
+def test_train_zero_report_survives_steps_without_update(tmp_path, base_ckpt, monkeypatch):
+    # a step whose groups are all equal makes no update and logs no KL or entropy; the report card
+    # must average over the steps that have them instead of crashing at the very end of a run
+    real_step = train_zero.grpo_step
+
+    def no_update_after_first(*a, **kw):
+        stats, batch = real_step(*a, **kw)
+        stats = {k: v for k, v in stats.items() if k not in ("kl", "entropy", "loss")}
+        if kw.get("step", 0) == 0:  # only the first step "made an update"
+            stats["kl"] = 0.25
+        return stats, batch
+
+    monkeypatch.setattr(train_zero, "grpo_step", no_update_after_first)
+    out = tmp_path / "zero"
+    assert train_zero.main(MICRO_ZERO + ["--base", str(base_ckpt), "--out-dir", str(out)]) == 0
+    assert "| kl | 0.250 | nan |" in (out / "report.md").read_text()
+
+
+def test_window_mean_skips_rows_without_the_key():
+    rows = [{"kl": 0.2}, {"reward": 1.0}, {"kl": 0.4}]
+    assert train_zero.window_mean(rows, "kl") == pytest.approx(0.3)
+    assert train_zero.window_mean([{"reward": 1.0}], "kl") != train_zero.window_mean([{"reward": 1.0}], "kl")  # NaN
+
+
 def test_evaluate_cli_writes_json(tmp_path, base_ckpt, capsys):
     out = tmp_path / "eval.json"
     code = evaluate.main(["--ckpt", str(base_ckpt), "--tasks", "logic", "--n-problems", "2", "--k", "2",
