@@ -38,6 +38,8 @@ def render_completion(reasoning: str, answer: str) -> str:
 
 @dataclass
 class StyleMix:
+    # Defaults chosen with bench/skill_probe.py (README, "Design notes"): more slips or direct answers
+    # leave the base unable to do its own steps, and then RL has no good reasoning to amplify.
     direct: float = 0.3              # share of direct answers (the rest reason step by step)
     slip_uncorrected: float = 0.04   # reasoned examples with an error that goes unnoticed
     slip_corrected: float = 0.04     # reasoned examples that catch and fix an error ("wait, ...")
