@@ -15,7 +15,7 @@ in English and in Chinese. 1.0 = knows the step; ~0.5 for logic and ~0.1-0.2 for
     python bench/skill_probe.py --steps 600 --direct 0.5 --slips 0.12 --batch-size 64  # the old corpus
 
 With --steps the model is pretrained on `corpus.pretraining_stream`-style data with the StyleMix
-given by the flags (about 3.5 minutes for 600 steps of batch 64 on 2 cores); README "Design notes"
+given by the flags (about 3 minutes for 1000 steps of batch 32 on 2 cores); README "Design notes"
 lists what each setting gave.
 """
 from __future__ import annotations
