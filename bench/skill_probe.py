@@ -61,19 +61,22 @@ def probe_spots(problem, language: str) -> list[tuple[str, str]]:
 
 @torch.no_grad()
 def probe(model, tokenizer, n_problems: int = 30) -> dict[str, float]:
-    """Mean probability of the right token at every spot, per task and language (training levels)."""
+    """Probability of the right token, averaged over the spots of each training level, then over the
+    levels (each level counts the same), per task and language."""
     model.eval()
     result = {}
     for task in tasks.TASK_NAMES:
         for language in tasks.LANGUAGES:
-            probs = []
+            level_means = []
             for level in tasks.TRAIN_LEVELS[task]:
+                probs = []
                 for problem in test_problems(task, level, n_problems):
                     for before, right in probe_spots(problem, language):
                         (right_id,) = tokenizer.encode(right)
                         logits = model(torch.tensor([tokenizer.encode(before)]))[0, -1]
                         probs.append(torch.softmax(logits.float(), -1)[right_id].item())
-            result[f"{task}-{language}"] = round(sum(probs) / len(probs), 3)
+                level_means.append(sum(probs) / len(probs))
+            result[f"{task}-{language}"] = round(sum(level_means) / len(level_means), 3)
     return result
 
 
