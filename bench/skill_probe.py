@@ -84,7 +84,7 @@ def pretrain(args, tokenizer) -> Transformer:
     mix = StyleMix(direct=args.direct, slip_uncorrected=args.slips, slip_corrected=args.slips,
                    self_check=args.self_check)
     clean = StyleMix(direct=0.0, slip_uncorrected=0.0, slip_corrected=0.0, self_check=0.0)
-    if args.logic_ops:
+    if args.logic_ops:  # the problem generator reads this module-level tuple; this script is its own process
         tasks.LOGIC_OPS = tuple(args.logic_ops.split(","))
 
     def examples(start: int):
