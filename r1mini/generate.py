@@ -6,42 +6,72 @@
 Questions use the task formats in the README ("4812+5937", "4817*6", "(T and F) or T").
 Each line of --in is {"question": ...}; --out gets the same objects with "response" added
 (the full completion, <think> and <answer> included) and "answer" (the extracted answer or null).
+Answers are written batch by batch, so a killed run keeps what it answered. Every question gets its
+own token budget, min(--max-new-tokens, what the model's context has left after its prompt); a
+question that leaves no room at all gets "response": null and an "error", and the run goes on.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
-from r1mini.checkpoint import CheckpointError, load_checkpoint
+from r1mini.checkpoint import load_checkpoint
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
 from r1mini.rewards import extract_answer
 from r1mini.sampler import generate
 
+MAX_SEED = 2 ** 63 - 1
+MIN_TEMPERATURE = 1e-3  # below this, logits / temperature overflow to inf and sampling breaks
 
-def answer_questions(model, tokenizer, questions: list[str], temperature: float, top_p: float,
-                     max_new_tokens: int, seed: int, batch_size: int = 128) -> list[str]:
+
+def too_long_error(prompt_tokens: int, max_seq_len: int) -> str | None:
+    """Why a prompt cannot be answered (no room left for a single new token), or None."""
+    limit = max_seq_len - 1
+    if prompt_tokens <= limit:
+        return None
+    return f"question too long for this model ({prompt_tokens} tokens, limit {limit})"
+
+
+def answer_batches(model, tokenizer, questions: list[str], temperature: float, top_p: float,
+                   max_new_tokens: int, seed: int, batch_size: int = 128):
+    """Yield, for each batch of questions in input order, one (response, error) pair per question:
+    the decoded completion and None, or None and why the question could not be answered.
+
+    Each question's budget is its own: min(max_new_tokens, max_seq_len - its prompt length). A batch
+    is sampled once per distinct budget, so one long question never cuts the others' answers short."""
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
-    responses = []
+    max_seq_len = model.cfg.max_seq_len
     for start in range(0, len(questions), batch_size):
         prompts = [tokenizer.encode(render_prompt(q)) for q in questions[start: start + batch_size]]
-        limit = model.cfg.max_seq_len - max(map(len, prompts))
-        if limit < 1:
-            raise ValueError(f"a question is too long for this model ({model.cfg.max_seq_len} tokens in all)")
-        outputs = generate(model, prompts, min(max_new_tokens, limit), temperature=temperature, top_p=top_p,
-                           stop_tokens=(tokenizer.eot_id,), pad_id=tokenizer.pad_id, generator=generator)
-        responses += [tokenizer.decode(tokens) for tokens in outputs]
-    return responses
+        results = [(None, too_long_error(len(p), max_seq_len)) for p in prompts]
+        budgets = [min(max_new_tokens, max_seq_len - len(p)) for p in prompts]
+        for budget in sorted({b for b in budgets if b >= 1}, reverse=True):
+            rows = [i for i, b in enumerate(budgets) if b == budget]
+            outputs = generate(model, [prompts[i] for i in rows], budget, temperature=temperature, top_p=top_p,
+                               stop_tokens=(tokenizer.eot_id,), pad_id=tokenizer.pad_id, generator=generator)
+            for i, tokens in zip(rows, outputs):
+                results[i] = (tokenizer.decode(tokens), None)
+        yield results
 
 
 def read_questions(path: Path) -> list[dict]:
     rows = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    # Split on "\n" only: str.splitlines would also split inside a JSON string holding \u2028 or \x1c.
+    for number, raw in enumerate(path.read_bytes().split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")  # tolerate a byte-order mark
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path}:{number}: not valid UTF-8 (byte 0x{raw[error.start]:02x} at column "
+                             f"{error.start + 1}); save the file as UTF-8") from None
         if not line.strip():
             continue
         try:
@@ -54,6 +84,44 @@ def read_questions(path: Path) -> list[dict]:
     return rows
 
 
+def check_writable(path: Path) -> None:
+    """Fail now, before loading a model and sampling for an hour, if `path` cannot be written.
+    Neither truncates an existing file nor leaves a new one behind."""
+    if not path.parent.is_dir():
+        raise ValueError(f"cannot write {path}: no such directory {path.parent}")
+    try:
+        if path.exists():
+            open(path, "ab").close()
+        else:
+            tempfile.TemporaryFile(dir=path.parent).close()
+    except OSError as error:
+        raise ValueError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def check_args(args) -> None:
+    if args.out and not args.inp:
+        raise ValueError("--out needs --in (with --question the answers are printed)")
+    if args.inp and not args.out:
+        raise ValueError("--in needs --out")
+    if args.inp and args.samples is not None:
+        raise ValueError("--samples only applies to --question (with --in, repeat a line to sample it again)")
+    if not (math.isfinite(args.temperature) and (args.temperature == 0 or args.temperature >= MIN_TEMPERATURE)):
+        raise ValueError(f"--temperature must be 0 (greedy) or a finite number >= {MIN_TEMPERATURE}, "
+                         f"got {args.temperature}")
+    if not 0 < args.top_p <= 1:
+        raise ValueError(f"--top-p must be in (0, 1], got {args.top_p}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise ValueError(f"--seed must be in [0, 2**63-1], got {args.seed}")
+    for flag, value in (("--max-new-tokens", args.max_new_tokens), ("--samples", args.samples),
+                        ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be at least 1, got {value}")
+    if args.inp and not Path(args.inp).is_file():
+        raise ValueError(f"no such file: {args.inp}")
+    if args.out and Path(args.out).resolve() == Path(args.inp).resolve():
+        raise ValueError("--out must not be the --in file")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Sample answers from a checkpoint.")
     parser.add_argument("--ckpt", required=True)
@@ -64,36 +132,53 @@ def main(argv=None) -> int:
     parser.add_argument("--temperature", type=float, default=0.6, help="0 = greedy")
     parser.add_argument("--top-p", type=float, default=0.95)
     parser.add_argument("--max-new-tokens", type=int, default=160)
-    parser.add_argument("--samples", type=int, default=1, help="answers per question (with --question)")
+    parser.add_argument("--samples", type=int, help="answers per question (with --question; default 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=128, help="questions sampled together")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     try:
-        if args.temperature < 0 or not 0 < args.top_p <= 1:
-            raise ValueError("--temperature must be >= 0 and --top-p in (0, 1]")
-        if args.max_new_tokens < 1 or args.samples < 1:
-            raise ValueError("--max-new-tokens and --samples must be at least 1")
-        if args.inp and not args.out:
-            raise ValueError("--in needs --out")
-        if args.inp and not Path(args.inp).is_file():
-            raise ValueError(f"no such file: {args.inp}")
-        rows = read_questions(Path(args.inp)) if args.inp else [{"question": args.question}] * args.samples
+        check_args(args)
+        rows = read_questions(Path(args.inp)) if args.inp else [{"question": args.question}] * (args.samples or 1)
+        if args.out:
+            check_writable(Path(args.out))
         model, tokenizer, _ = load_checkpoint(args.ckpt, pick_device(args.device))
-        responses = answer_questions(model, tokenizer, [r["question"] for r in rows], args.temperature,
-                                     args.top_p, args.max_new_tokens, args.seed)
-    except (ValueError, CheckpointError, FileNotFoundError) as error:
+        if not args.inp:
+            error = too_long_error(len(tokenizer.encode(render_prompt(args.question))), model.cfg.max_seq_len)
+            if error:
+                raise ValueError(error)
+        batches = answer_batches(model, tokenizer, [r["question"] for r in rows], args.temperature, args.top_p,
+                                 args.max_new_tokens, args.seed, args.batch_size)
+        if args.inp:
+            errors = 0
+            progress = tqdm(total=len(rows), unit="question", disable=len(rows) <= args.batch_size,
+                            dynamic_ncols=True)
+            with open(args.out, "w", encoding="utf-8") as f, progress:
+                done = 0
+                for results in batches:
+                    for row, (response, error) in zip(rows[done:], results):
+                        record = {**row, "response": response,
+                                  "answer": None if response is None else extract_answer(response)}
+                        if error:
+                            record["error"], errors = error, errors + 1
+                        f.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    f.flush()  # a killed run keeps every batch written so far
+                    done += len(results)
+                    progress.update(len(results))
+            skipped = f" ({errors} questions too long for this model, marked with \"error\")" if errors else ""
+            print(f"wrote {len(rows)} answers to {args.out}{skipped}")
+        else:
+            for results in batches:
+                for response, _ in results:
+                    print(render_prompt(args.question) + response)
+                    print(f"--> answer: {extract_answer(response)}\n")
+    except ValueError as error:  # CheckpointError is one
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.inp:
-        with open(args.out, "w") as f:
-            for row, response in zip(rows, responses):
-                f.write(json.dumps({**row, "response": response, "answer": extract_answer(response)},
-                                   ensure_ascii=False) + "\n")
-        print(f"wrote {len(rows)} answers to {args.out}")
-    else:
-        for response in responses:
-            print(render_prompt(args.question) + response)
-            print(f"--> answer: {extract_answer(response)}\n")
+    except OSError as error:  # e.g. the disk fills up while answers are written
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
     return 0
 
 

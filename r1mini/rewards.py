@@ -18,16 +18,27 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 END_OF_TEXT = "<|endoftext|>"
 
-_FORMAT = re.compile(r"\s*<think>(?P<think>.*?)</think>\s*<answer>(?P<answer>.*?)</answer>\s*", re.DOTALL)
-_ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")      # single letters are logic values (T/F), not words
-_CHINESE_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")  # a run of Han characters ~ one word
+# Whitespace allowed around the tags: space, tab, newline, and \r so that Windows line endings
+# (\r\n) pass. Not \s: it also accepts \x1c-\x1f, \x85, \u2028, \u3000 and friends, invisible
+# padding the policy could emit. The same set `tasks.normalize_answer` strips around an answer.
+_SPACE = " \t\r\n"
+_GAP = f"[{_SPACE}]*"
+_FORMAT = re.compile(f"{_GAP}<think>(?P<think>.*?)</think>{_GAP}<answer>(?P<answer>.*?)</answer>{_GAP}", re.DOTALL)
+# Language words (see language_word_counts). Han: CJK unified ideographs (extension A, the main
+# block, extensions B to I), the compatibility ideographs and 〇 (ideographic zero).
+_HAN = ("\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+        "\U00020000-\U0002ebef\U0002f800-\U0002fa1f\U00030000-\U000323af")
+_KANA = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"  # hiragana, katakana, halfwidth katakana
+_LETTER_RUN = re.compile(r"[^\W\d_]+")                 # letters of any script, no digits
+_HAN_CHAR, _KANA_CHAR = re.compile(f"[{_HAN}]"), re.compile(f"[{_KANA}]")
+_CHARACTER_SCRIPT = re.compile(f"[{_HAN}{_KANA}]")      # scripts written without spaces
 
 
 def _strip_end(completion: str) -> str | None:
     """The completion without its final end-of-text token; None if an end token sits elsewhere."""
-    text = completion.rstrip()
+    text = completion.rstrip(_SPACE)
     if text.endswith(END_OF_TEXT):
-        text = text[: -len(END_OF_TEXT)].rstrip()
+        text = text[: -len(END_OF_TEXT)].rstrip(_SPACE)
     return None if END_OF_TEXT in text else text
 
 
@@ -57,14 +68,21 @@ def accuracy_reward(completion: str, answer: str) -> float:
     return float(content is not None and verify(content, answer))
 
 
+def _has_content(text: str) -> bool:
+    """At least one letter or digit of any script (Han included; T/F are letters). A think made of
+    a zero-width space, a byte-order mark or a lone "." is empty to a reader, so it is empty here."""
+    return any(ch.isalnum() for ch in text)
+
+
 def format_reward(completion: str) -> float:
-    """1.0 iff the completion is `<think> non-empty </think> <answer> non-empty </answer>`, each tag
-    exactly once, with nothing but whitespace (and the end token) around it."""
+    """1.0 iff the completion is `<think> content </think> <answer> content </answer>`, each tag
+    exactly once, with nothing but spaces, tabs, newlines, carriage returns (and the end token)
+    around it. Content means at least one letter or digit, see `_has_content`."""
     text = _strip_end(completion)
     if text is None or any(text.count(tag) != 1 for tag in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)):
         return 0.0
     match = _FORMAT.fullmatch(text)
-    return float(bool(match and match["think"].strip() and match["answer"].strip()))
+    return float(bool(match and _has_content(match["think"]) and _has_content(match["answer"])))
 
 
 def reasoning_text(completion: str) -> str:
@@ -78,17 +96,37 @@ def reasoning_text(completion: str) -> str:
 
 
 def language_word_counts(text: str) -> dict[str, int]:
-    return {"en": len(_ENGLISH_WORD.findall(text)), "zh": len(_CHINESE_WORD.findall(text))}
+    """Words per language: {"en": n, "zh": n, "other": n}. The unit is what a reader counts as a
+    word in each writing system, so that one language's filler cannot outweigh the other cheaply:
+
+      en     a run of 2+ ASCII letters ("carry"); single letters are logic values (T/F) or
+             variables, not words
+      zh     each Han character (Chinese has no spaces: "进位" is two units, not one run)
+      other  each kana character (also written without spaces), and each letter run in any other
+             script: Cyrillic, Greek, Hangul, accented or fullwidth Latin ("café", "ｃａｒｒｙ")
+    """
+    counts = {"en": 0, "zh": 0, "other": 0}
+    for run in _LETTER_RUN.findall(text):
+        counts["zh"] += len(_HAN_CHAR.findall(run))
+        counts["other"] += len(_KANA_CHAR.findall(run))
+        for piece in _CHARACTER_SCRIPT.split(run):
+            if not piece.isascii():
+                counts["other"] += 1
+            elif len(piece) >= 2:
+                counts["en"] += 1
+    return counts
 
 
 def language_consistency(completion: str, target: str = "en") -> float:
-    """Share of the reasoning's words that are in the `target` language (R1 §2.3.2).
-    Reasoning with no words at all (only digits and symbols) counts as consistent."""
+    """Share of the reasoning's words that are in the `target` language, "en" or "zh" (R1 §2.3.2),
+    with words counted as in `language_word_counts` (words of other scripts count against both).
+    Reasoning with no words at all (only digits and symbols) scores 0.0: it is no evidence of the
+    target language, and 1.0 would pay the policy to stop writing words."""
     counts = language_word_counts(reasoning_text(completion))
-    if target not in counts:
-        raise ValueError(f"unknown language {target!r}; choose from {sorted(counts)}")
+    if target not in ("en", "zh"):
+        raise ValueError(f"unknown language {target!r}; choose from ['en', 'zh']")
     total = sum(counts.values())
-    return 1.0 if total == 0 else counts[target] / total
+    return 0.0 if total == 0 else counts[target] / total
 
 
 def r1_zero_rewards(completion: str, problem) -> dict[str, float]:

@@ -258,8 +258,17 @@ def write_direct(problem: Problem, rng: random.Random, p_correct: float, languag
 
 # ---------------------------------------------------------------- verification
 
+def normalize_answer(text: str) -> str:
+    """An answer as every metric compares it (reward, pass@k, cons@k): surrounding spaces, tabs,
+    carriage returns and newlines removed, nothing else. A Windows line ending around a right answer
+    is still right; an ideographic space, a no-break space or a zero-width character is not
+    whitespace here (str.strip would remove some of them, and a majority vote would then count an
+    answer that the reward refuses)."""
+    return text.strip(" \t\r\n")
+
+
 def verify(answer_text: str, reference: str) -> bool:
-    """The exact rule: the answer, stripped of surrounding whitespace, must equal the canonical
-    reference character for character. Leading zeros, signs, spaces inside, unicode digits,
-    extra words or a second number all fail — there is no partial credit to exploit."""
-    return answer_text.strip(" \t\n") == reference
+    """The exact rule: the normalized answer must equal the canonical reference character for
+    character. Leading zeros, signs, spaces inside, unicode digits, extra words or a second number
+    all fail — there is no partial credit to exploit."""
+    return normalize_answer(answer_text) == reference

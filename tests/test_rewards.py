@@ -6,8 +6,8 @@ import pytest
 
 from r1mini.corpus import render_completion
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
-                            r1_zero_rewards, reasoning_text)
-from r1mini.tasks import Problem, generate_problem, write_solution
+                            language_word_counts, r1_zero_rewards, reasoning_text)
+from r1mini.tasks import Problem, generate_problem, normalize_answer, verify, write_solution
 
 PROBLEM = Problem("add", 3, "348+719", "1067")
 ANSWER = PROBLEM.answer
@@ -24,6 +24,9 @@ POSITIVE = [
     f"<think>{THINK}</think><answer>1067</answer>",
     f"<think>{THINK}</think>\n<answer> 1067 </answer>{EOT}",
     f"<think>{THINK}</think><answer>\n1067\n</answer>",
+    # Windows line endings are tolerated everywhere whitespace is
+    f"<think>{THINK}</think>\r\n<answer>1067\r\n</answer>\r\n",
+    f"<think>{THINK}</think><answer>1067\r</answer>{EOT}\r\n",
 ]
 
 ADVERSARIAL = {
@@ -75,6 +78,15 @@ ADVERSARIAL = {
     "newline inside": f"<think>{THINK}</think> <answer>10\n67</answer>",
     "no-break space around": f"<think>{THINK}</think> <answer>\u00a01067\u00a0</answer>",
     "zero-width space": f"<think>{THINK}</think> <answer>\u200b1067</answer>",
+    "ideographic space around": f"<think>{THINK}</think> <answer>\u30001067\u3000</answer>",
+    "ideographic space after": f"<think>{THINK}</think> <answer>1067\u3000</answer>",
+    "next line (U+0085) after": f"<think>{THINK}</think> <answer>1067\x85</answer>",
+    "line separator after": f"<think>{THINK}</think> <answer>1067\u2028</answer>",
+    "file separator after": f"<think>{THINK}</think> <answer>1067\x1c</answer>",
+    "byte-order mark before": f"<think>{THINK}</think> <answer>\ufeff1067</answer>",
+    "ideographic space after the block": f"<think>{THINK}</think> <answer>1067</answer>\u3000",
+    "line separator after the end token": f"<think>{THINK}</think> <answer>1067</answer>{EOT}\u2028",
+    "ideographic space before the end token": f"<think>{THINK}</think> <answer>1067</answer>\u3000{EOT}",
     "exponent": f"<think>{THINK}</think> <answer>1.067e3</answer>",
     "enormous number": f"<think>{THINK}</think> <answer>{'9' * 5000}</answer>",
     "enormous number ending in the answer": f"<think>{THINK}</think> <answer>{'9' * 500}1067</answer>",
@@ -114,6 +126,25 @@ def test_logic_answers_are_exact():
     assert accuracy_reward(good, "T") == 1.0
     for bad in ("t", "true", "True", "T F", "TT", "1", "F", "T."):
         assert accuracy_reward(good.replace("<answer>T<", f"<answer>{bad}<"), "T") == 0.0, bad
+
+
+@pytest.mark.parametrize("text, right", [
+    ("46", True), (" 46 ", True), ("46\r", True), ("46\r\n", True), ("\t46\n", True), ("\r\n46\r\n", True),
+    ("46\u3000", False), ("\u300046", False), ("46\u00a0", False), ("46\x85", False), ("46\u2028", False),
+    ("46\x1c", False), ("46\u200b", False), ("\ufeff46", False), ("4 6", False), ("46\r4", False),
+])
+def test_verify_normalizes_only_space_tab_and_line_endings(text, right):
+    assert verify(text, "46") is right
+    assert (normalize_answer(text) == "46") is right
+    # the reward and the vote both go through normalize_answer, so they agree on every case
+    assert accuracy_reward(f"<think>{THINK}</think> <answer>{text}</answer>", "46") == float(right)
+
+
+def test_normalize_answer_strips_only_the_ends():
+    assert normalize_answer(" \t\r\n46\r\n\t ") == "46"
+    assert normalize_answer("\u300046\u3000") == "\u300046\u3000"
+    assert normalize_answer("T and\r\nF") == "T and\r\nF"
+    assert normalize_answer(" \r\n ") == ""
 
 
 def test_extract_answer():
@@ -189,6 +220,32 @@ FORMAT_BAD = {
     "truncated": f"<think>{THINK}</think> <answer>1067",
     "uppercase": f"<THINK>{THINK}</THINK> <ANSWER>1067</ANSWER>",
     "empty": "",
+    # a think (or answer) that is empty to a reader: no letter or digit in it
+    "zero-width space think": "<think>\u200b</think> <answer>1067</answer>",
+    "byte-order mark think": "<think>\ufeff</think> <answer>1067</answer>",
+    "period think": "<think>.</think> <answer>1067</answer>",
+    "spaced period think": "<think> . </think> <answer>1067</answer>",
+    "punctuation think": "<think> ...!?，。 </think> <answer>1067</answer>",
+    "ideographic space think": "<think>\u3000</think> <answer>1067</answer>",
+    "zero-width joiner and no-break space think": "<think>\u200d\u00a0\u2060</think> <answer>1067</answer>",
+    "zero-width space answer": f"<think>{THINK}</think> <answer>\u200b</answer>",
+    "period answer": f"<think>{THINK}</think> <answer>.</answer>",
+    # only space, tab and newline (and \r of \r\n) count as whitespace around the tags
+    "ideographic space before think": f"\u3000<think>{THINK}</think> <answer>1067</answer>",
+    "ideographic space between": f"<think>{THINK}</think>\u3000<answer>1067</answer>",
+    "ideographic space after answer": f"<think>{THINK}</think> <answer>1067</answer>\u3000",
+    "ideographic space after end token": f"<think>{THINK}</think> <answer>1067</answer>{EOT}\u3000",
+    "ideographic space before end token": f"<think>{THINK}</think> <answer>1067</answer>\u3000{EOT}",
+    "file separator between": f"<think>{THINK}</think>\x1c<answer>1067</answer>",
+    "unit separator between": f"<think>{THINK}</think>\x1f<answer>1067</answer>",
+    "group separator after": f"<think>{THINK}</think> <answer>1067</answer>\x1d",
+    "record separator before": f"\x1e<think>{THINK}</think> <answer>1067</answer>",
+    "next line (U+0085) between": f"<think>{THINK}</think>\x85<answer>1067</answer>",
+    "line separator between": f"<think>{THINK}</think>\u2028<answer>1067</answer>",
+    "paragraph separator after": f"<think>{THINK}</think> <answer>1067</answer>\u2029",
+    "no-break space between": f"<think>{THINK}</think>\u00a0<answer>1067</answer>",
+    "vertical tab between": f"<think>{THINK}</think>\x0b<answer>1067</answer>",
+    "form feed between": f"<think>{THINK}</think>\x0c<answer>1067</answer>",
 }
 
 
@@ -199,6 +256,11 @@ def test_format_rejects(name):
 
 def test_format_does_not_check_correctness():
     assert format_reward(f"<think>{THINK}</think> <answer>1066</answer>") == 1.0
+
+
+@pytest.mark.parametrize("think", ["T", "7", "x", "进", "T and F", "8+9=17", "\u200b7\u200b", "Ж"])
+def test_format_accepts_any_think_with_a_letter_or_digit(think):
+    assert format_reward(f"<think>{think}</think> <answer>1067</answer>") == 1.0
 
 
 # ---------------------------------------------------------------- language consistency
@@ -216,18 +278,77 @@ def test_language_consistency_pure_and_mixed():
     assert language_consistency(wrap(english), "zh") == 0.0
     mixed = language_consistency(wrap(english + " " + chinese))
     assert 0.0 < mixed < 1.0
-    # exact share: 3 English words ("add", "the", "units") vs Han runs 先加个位 and 写七进一 (2 "words")
-    assert language_consistency(wrap("add the units 先加个位，写七进一")) == pytest.approx(3 / 5)
-    assert language_consistency(wrap("add the units 先加个位，写七进一"), "zh") == pytest.approx(2 / 5)
+    # exact share: 3 English words ("add", "the", "units") vs 8 Han characters (one word each)
+    assert language_consistency(wrap("add the units 先加个位，写七进一")) == pytest.approx(3 / 11)
+    assert language_consistency(wrap("add the units 先加个位，写七进一"), "zh") == pytest.approx(8 / 11)
 
 
 def test_language_consistency_digits_symbols_and_single_letters():
-    assert language_consistency(wrap("8+9+0=17, 4+1+1=6, 3+7+0=10")) == 1.0
-    assert language_consistency(wrap("8+9+0=17"), "zh") == 1.0  # no words at all: consistent
+    # no words at all is no evidence of either language: 0, not a free 1 for writing no words
+    assert language_consistency(wrap("8+9+0=17, 4+1+1=6, 3+7+0=10")) == 0.0
+    assert language_consistency(wrap("8+9+0=17"), "zh") == 0.0
     # T and F are logic values, not English words: a Chinese logic trace stays fully Chinese
     logic_zh = "T 与 F 得 F。 F 或 T 得 T。"
     assert language_consistency(wrap(logic_zh), "zh") == 1.0
     assert language_consistency(wrap("T F T F 得"), "zh") == 1.0
+
+
+# (reasoning, {"en": share, "zh": share}): the language-consistency reward's attack surface
+LANGUAGE_CASES = {
+    "pure English": ("add the units and carry one", {"en": 1.0, "zh": 0.0}),
+    "pure Chinese": ("先加个位，写七进一", {"en": 0.0, "zh": 1.0}),
+    "mixed": ("carry one 进一", {"en": 2 / 4, "zh": 2 / 4}),
+    "no reasoning": ("", {"en": 0.0, "zh": 0.0}),
+    "whitespace only": (" \n\u3000 ", {"en": 0.0, "zh": 0.0}),
+    "digits only": ("8+9+0=17", {"en": 0.0, "zh": 0.0}),
+    "symbols and logic values only": ("(T and F) -> F; T|F", {"en": 1 / 1, "zh": 0.0}),
+    "single letters only": ("T F T x y", {"en": 0.0, "zh": 0.0}),
+    "Russian with one English word": ("Сначала сложим единицы и перенос one", {"en": 1 / 6, "zh": 0.0}),
+    "Russian only": ("сложим единицы", {"en": 0.0, "zh": 0.0}),
+    "Greek with one English word": ("πρώτα τις μονάδες carry", {"en": 1 / 4, "zh": 0.0}),
+    "kana with one English word": ("これはテストです carry", {"en": 1 / 9, "zh": 0.0}),
+    "halfwidth katakana with one English word": ("ｶﾀｶﾅ carry", {"en": 1 / 5, "zh": 0.0}),
+    "Japanese kanji and kana": ("位を足す", {"en": 0.0, "zh": 2 / 4}),
+    "Hangul with one English word": ("먼저 일의 자리를 carry", {"en": 1 / 4, "zh": 0.0}),
+    "fullwidth Latin is not English": ("ｃａｒｒｙ ｏｎｅ", {"en": 0.0, "zh": 0.0}),
+    "accented Latin is not English": ("café naïve", {"en": 0.0, "zh": 0.0}),
+    "extension B ideographs": ("\U00020000\U0002a6d6 一", {"en": 0.0, "zh": 1.0}),
+    "extension B ideographs with one English word": ("\U00020000\U00020001\U00020002 aa", {"en": 1 / 4, "zh": 3 / 4}),
+    "extension G ideographs": ("\U00030000\U00030001 aa", {"en": 1 / 3, "zh": 2 / 3}),
+    "compatibility ideographs": ("\uf900\ufa0e\ufad9 aa", {"en": 1 / 4, "zh": 3 / 4}),
+    "ideographic zero": ("一〇〇", {"en": 0.0, "zh": 1.0}),
+    "Chinese padded with aa": ("先加个位 aa aa", {"en": 2 / 6, "zh": 4 / 6}),
+    "Chinese padded with glued aa": ("先加个位aa", {"en": 1 / 5, "zh": 4 / 5}),
+}
+
+
+@pytest.mark.parametrize("name", list(LANGUAGE_CASES))
+def test_language_consistency_cases(name):
+    reasoning, shares = LANGUAGE_CASES[name]
+    for target, share in shares.items():
+        assert language_consistency(wrap(reasoning), target) == pytest.approx(share), (name, target)
+
+
+def test_language_word_counts_keys_and_units():
+    assert language_word_counts("carry one 进一 сложим これ") == {"en": 2, "zh": 2, "other": 3}
+    assert language_word_counts("") == {"en": 0, "zh": 0, "other": 0}
+
+
+@pytest.mark.parametrize("base, target", [("先加个位，写七进一。", "zh"), ("add the units, carry one.", "en"),
+                                          ("加 units 进", "zh"), ("加 units 进", "en")])
+def test_only_target_language_filler_raises_the_share(base, target):
+    """Appending filler of the other language (or another script) can only lower the target's share;
+    only target-language filler raises it. With a Han *run* as one word, "aa" padding would outweigh
+    a whole Chinese sentence."""
+    fillers = {"en": " aa", "zh": "进", "other": " да"}
+    share = language_consistency(wrap(base), target)
+    for name, filler in fillers.items():
+        padded = [language_consistency(wrap(base + filler * n), target) for n in range(1, 12)]
+        for before, after in zip([share] + padded, padded):
+            if name != target:
+                assert after < before, name
+            else:  # strictly up, until the reasoning is all in the target language
+                assert after > before or before == after == 1.0, name
 
 
 def test_language_consistency_reads_only_the_reasoning():
