@@ -13,9 +13,9 @@ MoE routing of a trained model may be less balanced.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from dataclasses import replace
 import time
 from pathlib import Path
 
@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from r1mini.config import model_config  # noqa: E402
+from r1mini.config import PRESETS, model_config  # noqa: E402
+from r1mini.harness import ArgumentParser, int_range  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.sampler import generate  # noqa: E402
 
@@ -55,25 +56,33 @@ def training_speed(model, batch: int, seq: int, steps: int) -> float:
     for step in range(steps + 2):  # the first two steps are warm-up
         if step == 2:
             start = time.perf_counter()
-        logits = model(x[:, :-1])
-        loss = F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten()) + model.aux_loss
+        logits, routing = model(x[:, :-1], real_tokens=torch.ones_like(x[:, :-1], dtype=torch.bool))
+        loss = F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten()) + routing.balance_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        model.update_expert_bias()
+        model.update_expert_bias(routing.expert_counts)
     return batch * seq * steps / (time.perf_counter() - start)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="cpu")
-    p.add_argument("--vocab", type=int, default=600)
-    p.add_argument("--batch", type=int, default=None, help="prompts per generation batch (default 64; 16 with --quick)")
-    p.add_argument("--new-tokens", type=int, nargs="+", default=None, help="default 128 512; 32 128 with --quick")
-    p.add_argument("--train-steps", type=int, default=None, help="timed training steps (default 10; 3 with --quick)")
+def dense_twin(cfg):
+    """A dense model with the same active parameters per token: every layer's MLP is as wide as the
+    MoE layers' shared + activated experts together (what the MoE's expert loop costs is the gap)."""
+    width = cfg.expert_hidden * (cfg.n_shared_experts + cfg.n_activated_experts)
+    return Transformer(replace(cfg, n_routed_experts=0, dense_hidden=width))
+
+
+def main(argv=None):
+    p = ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    p.add_argument("--vocab", type=int_range(16, 1 << 20), default=600)
+    p.add_argument("--batch", type=int_range(1, 4096), default=None, help="prompts per generation batch (default 64; 16 with --quick)")
+    p.add_argument("--new-tokens", type=int_range(1, 4096), nargs="+", default=None, help="default 128 512; 32 128 with --quick")
+    p.add_argument("--train-steps", type=int_range(1, 10000), default=None, help="timed training steps (default 10; 3 with --quick)")
+    p.add_argument("--skip-generation", action="store_true", help="time training only")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run")
     p.add_argument("--json", action="store_true", help="write bench/results_sampler.json")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     batch = args.batch or (16 if args.quick else 64)
     lengths = args.new_tokens or ([32, 128] if args.quick else [128, 512])
     train_steps = args.train_steps or (3 if args.quick else 10)
@@ -94,7 +103,7 @@ def main():
     print(f"\ngeneration, batch {batch}, prompts 8-{max_prompt} tokens, no stop tokens (new tokens/s)")
     generation_speed(model, prompts[:4], 4, use_cache=True)  # warm up (first calls are slow)
     print(f"{'new tokens':>10} {'cached':>10} {'uncached':>10} {'speed-up':>9}")
-    for n in lengths:
+    for n in [] if args.skip_generation else lengths:
         cached = generation_speed(model, prompts, n, use_cache=True)
         uncached = generation_speed(model, prompts, n, use_cache=False)
         results["generation"].append({"batch": batch, "new_tokens": n, "cached_tok_s": cached,
@@ -112,6 +121,12 @@ def main():
     print(f"{'tokens/s':>10} {'GFLOP/s':>9} {'matmul peak':>12} {'fraction':>9}")
     print(f"{tok_s:>10.0f} {tok_s * flops_per_token / 1e9:>9.1f} {peak / 1e9:>12.1f} "
           f"{results['train_fraction_of_peak']:>9.2f}")
+    if cfg.is_moe:
+        torch.manual_seed(0)
+        twin = dense_twin(cfg)
+        results["dense_twin_train_tok_s"] = twin_tok_s = training_speed(twin, train_batch, seq, train_steps)
+        print(f"dense model with the same active parameters ({twin.num_params() / 1e6:.3f}M): {twin_tok_s:.0f} "
+              f"tokens/s; the MoE trains at {tok_s / twin_tok_s:.2f} of its speed")
 
     if args.json:
         out = Path(__file__).with_name("results_sampler.json")

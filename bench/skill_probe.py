@@ -36,6 +36,7 @@ from r1mini import tasks  # noqa: E402
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.config import model_config  # noqa: E402
 from r1mini.corpus import StyleMix, render_example, render_prompt, sample_task_level  # noqa: E402
+from r1mini.harness import RunDir  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.sft import SFTConfig, train_sft  # noqa: E402
 from r1mini.tasks import STEP_TEXT, _render, generate_problem, test_problems, trace  # noqa: E402
@@ -87,8 +88,8 @@ def pretrain(args, tokenizer) -> Transformer:
     if args.logic_ops:  # the problem generator reads this module-level tuple; this script is its own process
         tasks.LOGIC_OPS = tuple(args.logic_ops.split(","))
 
-    def examples(start: int):
-        rng, index = random.Random(1000 + start), start * args.batch_size
+    def examples():
+        rng, index = random.Random(1000), 0
         while True:
             task, level = sample_task_level(rng)
             style = mix
@@ -103,8 +104,8 @@ def pretrain(args, tokenizer) -> Transformer:
     torch.manual_seed(args.seed)
     model = Transformer(model_config("cpu", tokenizer.n_vocab, n_heads=args.n_heads))
     cfg = SFTConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay)
-    with tempfile.TemporaryDirectory() as out_dir:
-        train_sft(model, examples, cfg, torch.device("cpu"), out_dir, tokenizer.pad_id, desc="probe pretraining",
+    with tempfile.TemporaryDirectory() as out_dir, RunDir(out_dir, {}) as run:
+        train_sft(model, examples(), cfg, torch.device("cpu"), run, tokenizer.pad_id, desc="probe pretraining",
                   seed=args.seed)
     return model
 
@@ -133,6 +134,11 @@ def main(argv=None) -> int:
             raise ValueError("--steps, --batch-size and --problems must be >= 1 and --lr > 0")
         if not (0 <= args.direct <= 1 and 0 <= 2 * args.slips + args.self_check <= 1 and 0 <= args.clean_first <= 1):
             raise ValueError("--direct and --clean-first must be in [0, 1], and 2*--slips + --self-check <= 1")
+        head_dim = model_config("cpu", 1).d_model // max(args.n_heads, 1)
+        if args.n_heads < 1 or head_dim * args.n_heads != model_config("cpu", 1).d_model or head_dim % 2:
+            raise ValueError("--n-heads must split d_model 128 into heads of even size (1, 2, 4, 8, 16, 32 or 64)")
+        if args.seed < 0 or args.seed >= 2 ** 32:
+            raise ValueError("--seed must be in [0, 2**32)")
         if args.logic_ops and not set(args.logic_ops.split(",")) <= {"and", "or", "xor"}:
             raise ValueError("--logic-ops takes a comma-separated subset of and,or,xor")
         tokenizer, t0 = get_tokenizer(), time.perf_counter()

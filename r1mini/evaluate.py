@@ -1,7 +1,8 @@
 """Evaluation as in DeepSeek-R1 §3: sample k answers per question at temperature 0.6, top-p 0.95.
 
   pass@1  mean correctness over the k samples (then over questions)
-  cons@k  majority vote over the k extracted answers (self-consistency)
+  cons@k  majority vote over the k extracted answers (self-consistency); a tie for the most votes
+          is no majority and counts as wrong, so the result never depends on sample order
   pass@k  at least one of the k samples is right (unbiased estimator with n = k)
 
 Besides accuracy it measures what the paper's plots show about *how* the model answers: response
@@ -15,9 +16,9 @@ CLI:  python -m r1mini.evaluate --ckpt runs/base/model.pt [--json out.json]
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
+import os
 import re
 import sys
 from collections import Counter, defaultdict
@@ -26,15 +27,19 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
                             language_word_counts, reasoning_text)
 from r1mini.sampler import generate
-from r1mini.tasks import HARD_LEVELS, TASK_NAMES, TRAIN_LEVELS, Problem, check_task_level, test_problems
+from r1mini.tasks import HARD_LEVELS, TASK_NAMES, TRAIN_LEVELS, Problem, normalize_answer, test_problems
 
 REFLECTION = re.compile(r"\b(?:wait|check|verify)\b|等等|检查|验证", re.IGNORECASE)
-# one computation step of any task, in either language: "5+3", "5加3", "7*6", "7乘6", "T and F", "T 与 F"
-REASONING_STEP = re.compile(r"\d\s*(?:[+*]|加|乘)\s*\d|\b[TF] (?:and|or|xor|与|或|异或) [TF]\b")
+# one *computed* step of any task, in either language — an operation with its result, so a think
+# that only repeats the question ("12+34") is not reasoning: "5+3+0=08", "5加3加0得08", "7*6=42",
+# "7乘6得42", "T and F is F", "T 与 F 得 F"
+REASONING_STEP = re.compile(r"\d(?:\s*(?:[+*]|加|乘)\s*\d+)+\s*(?:=|得)\s*\d"
+                            r"|\b[TF] (?:and|or|xor|与|或|异或) [TF] (?:is|得) [TF]\b")
 
 
 def response_metrics(completion: str, answer: str) -> dict:
@@ -57,6 +62,16 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 if n - c < k else 1.0 - math.comb(n - c, k) / math.comb(n, k)
 
 
+def majority_answer(answers: list[str | None]) -> str | None:
+    """The answer most samples agree on, normalised as the verifier does; None when there is no
+    answer at all or the top count is tied."""
+    votes = Counter(normalize_answer(a) for a in answers if a is not None and normalize_answer(a))
+    ranked = votes.most_common(2)
+    if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]
+
+
 def _mean(values) -> float | None:
     values = list(values)
     return sum(values) / len(values) if values else None
@@ -69,8 +84,7 @@ def summarize(records: list[dict], k: int) -> dict:
         by_question[r["question"]].append(r)
     cons, passk = [], []
     for rows in by_question.values():
-        votes = Counter(r["answer"].strip() for r in rows if r["answer"] is not None and r["answer"].strip())
-        cons.append(float(bool(votes) and votes.most_common(1)[0][0] == rows[0]["reference"]))
+        cons.append(float(majority_answer([r["answer"] for r in rows]) == rows[0]["reference"]))
         passk.append(pass_at_k(len(rows), int(sum(r["correct"] for r in rows)), k))
     reasoned = [r for r in records if r["reasoned"]]
     direct = [r for r in records if not r["reasoned"]]
@@ -113,7 +127,7 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
                    temperature: float = 0.6, top_p: float = 0.95, max_new_tokens: int = 160,
                    include_hard: bool = True, batch_size: int = 256, seed: int = 0,
                    return_records: bool = False) -> dict:
-    """Held-out evaluation; the result dict follows DESIGN.md §4 ("overall", "by_task", "by_level")."""
+    """Held-out evaluation: {"settings", "overall" (training levels), "hard", "by_task", "by_level"}."""
     problems = []
     for task in tasks:
         levels = TRAIN_LEVELS[task] + (HARD_LEVELS[task] if include_hard else ())
@@ -162,42 +176,35 @@ def format_table(result: dict) -> str:
 
 def main(argv=None) -> int:
     from r1mini.checkpoint import CheckpointError, load_checkpoint
-    from r1mini.config import pick_device
-    parser = argparse.ArgumentParser(description="Evaluate a checkpoint on held-out problems (R1 §3 protocol).")
+    from r1mini.harness import SEED, ArgumentParser, fail, float_range, int_range, parse_tasks
+    parser = ArgumentParser(description="Evaluate a checkpoint on held-out problems (R1 §3 protocol).")
     parser.add_argument("--ckpt", required=True, help="path to a model.pt written by any stage")
     parser.add_argument("--tasks", default=",".join(TASK_NAMES), help="comma-separated task names")
-    parser.add_argument("--n-problems", type=int, default=20, help="held-out problems per task and level")
-    parser.add_argument("--k", type=int, default=8, help="samples per problem (pass@1 averages them, cons@k votes)")
-    parser.add_argument("--temperature", type=float, default=0.6)
-    parser.add_argument("--top-p", type=float, default=0.95)
-    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--n-problems", type=int_range(1, 1000), default=20, help="held-out problems per task and level "
+                        "(fewer when a level has fewer distinct test questions)")
+    parser.add_argument("--k", type=int_range(1, 256), default=8, help="samples per problem (pass@1 averages them, cons@k votes)")
+    parser.add_argument("--temperature", type=float_range(0.01, 100), default=0.6)
+    parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=0.95)
+    parser.add_argument("--max-new-tokens", type=int_range(1), default=160)
     parser.add_argument("--no-hard", action="store_true", help="skip the harder-than-training levels")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--json", help="also write the results as JSON to this path")
     args = parser.parse_args(argv)
     try:
-        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-        for task in tasks:
-            check_task_level(task)
-        for name in ("n_problems", "k", "max_new_tokens"):
-            if getattr(args, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-        if args.temperature < 0 or not 0 < args.top_p <= 1:
-            raise ValueError("--temperature must be >= 0 and --top-p in (0, 1]")
-        device = pick_device(args.device)
-        model, tokenizer, meta = load_checkpoint(args.ckpt, device)
+        tasks = parse_tasks(args.tasks)
+        if args.json and not os.access(Path(args.json).resolve().parent, os.W_OK):
+            raise ValueError(f"cannot write --json {args.json}: its directory is missing or read-only")
+        model, tokenizer, meta = load_checkpoint(args.ckpt, pick_device(args.device))
         if args.max_new_tokens > model.cfg.max_seq_len - 64:
             raise ValueError(f"--max-new-tokens must be at most {model.cfg.max_seq_len - 64} for this model")
     except (ValueError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(str(error))
     result = evaluate_model(model, tokenizer, tasks, args.n_problems, args.k, args.temperature, args.top_p,
                             args.max_new_tokens, include_hard=not args.no_hard, seed=args.seed)
     print(f"{args.ckpt} ({meta.get('stage', '?')}), k={args.k}, temperature {args.temperature}, top-p {args.top_p}")
     print(format_table(result))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=1))
         print(f"wrote {args.json}")
     return 0

@@ -12,20 +12,37 @@ What comes from where:
                       complementary sequence-wise balance loss (eq. 17-20)
   Transformer         embedding -> n_layers Blocks -> RMSNorm -> tied output head
 
-Reading order: Gate and MoE first (the interesting part), then Block and Transformer.forward,
-then Attention (for the KV cache and the padding mask the sampler relies on).
+Reading order: top to bottom — the pieces of a block (RMSNorm, RoPE, Attention with its KV cache,
+MLP), then DeepSeekMoE (Gate, sequence_balance_loss, MoE), then Block and Transformer, whose
+forward also reports the routing (Routing) that training turns into balance loss and bias nudges.
 The first `cfg.n_dense_layers` layers use a dense MLP, like V3; `cfg.n_routed_experts == 0`
 makes every layer dense (the distillation student).
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from r1mini.config import ModelConfig
+
+
+@dataclass
+class Routing:
+    """What a training forward reports about the MoE layers (one entry per MoE layer)."""
+    balance_loss: torch.Tensor          # sum over layers of the sequence-wise balance loss (eq. 17)
+    expert_counts: list[torch.Tensor]   # tokens routed to each expert, real tokens only
+
+    def load_stats(self) -> dict:
+        """max(load)/mean(load) and min/mean averaged over MoE layers (1.0 = perfectly balanced)."""
+        loads = [c for c in self.expert_counts if c.sum() > 0]
+        if not loads:
+            return {}
+        return {"expert_load_max_over_mean": sum(float(c.max() / c.mean()) for c in loads) / len(loads),
+                "expert_load_min_over_mean": sum(float(c.min() / c.mean()) for c in loads) / len(loads)}
 
 
 class RMSNorm(nn.Module):
@@ -98,7 +115,7 @@ class MLP(nn.Module):
 
 
 class Gate(nn.Module):
-    """The DeepSeekMoE router (V3 eq. 13-16, 17-20).
+    """The DeepSeekMoE router (V3 eq. 13-16).
 
     s_i = sigmoid(u . e_i)                affinity of token u for routed expert i
     selected = top-K of s_i + b_i         b_i = expert_bias, used for the choice only
@@ -108,38 +125,33 @@ class Gate(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.n_experts, self.topk = cfg.n_routed_experts, cfg.n_activated_experts
-        self.seq_aux_alpha = cfg.seq_aux_alpha
         self.weight = nn.Parameter(torch.empty(cfg.n_routed_experts, cfg.d_model))  # rows are e_i
         # Aux-loss-free balancing: b_i is not trained by gradients, Transformer.update_expert_bias
         # nudges it; it is saved with the model because it changes which experts are chosen.
         self.register_buffer("expert_bias", torch.zeros(cfg.n_routed_experts))
-        # Token assignments per expert since the last bias update (training mode only).
-        self.register_buffer("tokens_per_expert", torch.zeros(cfg.n_routed_experts), persistent=False)
-        self.aux_loss = torch.zeros(())
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, T, D) -> gate values (B, T, K) in x's dtype and expert indices (B, T, K)."""
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (B, T, D) -> gate values (B, T, K) in x's dtype, expert indices (B, T, K) and the fp32
+        affinities s (B, T, E) that the balance loss needs."""
         scores = torch.sigmoid(F.linear(x, self.weight).float())           # s_{i,t}, (B, T, E)
         indices = torch.topk(scores + self.expert_bias, self.topk, dim=-1).indices
         selected = scores.gather(-1, indices)
         weights = selected / selected.sum(dim=-1, keepdim=True)
-        if self.training:
-            with torch.no_grad():
-                self.tokens_per_expert += torch.bincount(indices.flatten(), minlength=self.n_experts)
-            self.aux_loss = self.sequence_balance_loss(scores, indices)
-        return weights.type_as(x), indices
+        return weights.type_as(x), indices, scores
 
-    def sequence_balance_loss(self, scores: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        """V3 eq. 17-20, per sequence, averaged over the batch:
-        alpha * sum_i f_i P_i,  f_i = E/(K T) * #tokens routed to i,  P_i = mean_t s_{i,t} / sum_j s_{j,t}.
-        f_i counts the actual selection (with the bias) and carries no gradient; P_i does, so the loss
-        pushes affinity away from experts that this sequence overloads."""
-        B, T, E = scores.shape
-        counts = torch.zeros(B, E, device=scores.device).scatter_add_(
-            1, indices.view(B, -1), torch.ones(B, T * self.topk, device=scores.device))
-        f = counts * E / (self.topk * T)
-        P = (scores / scores.sum(dim=-1, keepdim=True)).mean(dim=1)
-        return self.seq_aux_alpha * (f * P).sum(dim=-1).mean()
+
+def sequence_balance_loss(scores: torch.Tensor, indices: torch.Tensor, real: torch.Tensor, alpha: float) -> torch.Tensor:
+    """V3 eq. 17-20 over each sequence's real tokens (padding excluded), averaged over the batch:
+    alpha * sum_i f_i P_i,  f_i = E/(K T) * #tokens routed to i,  P_i = mean_t s_{i,t} / sum_j s_{j,t}.
+    f_i counts the actual selection (with the bias) and carries no gradient; P_i does, so the loss
+    pushes affinity away from experts that this sequence overloads."""
+    E, K = scores.shape[-1], indices.shape[-1]
+    real = real.float()
+    n_real = real.sum(dim=1).clamp(min=1)                                  # T per sequence, (B,)
+    chosen = F.one_hot(indices, E).sum(dim=2).float() * real[..., None]   # (B, T, E) selections
+    f = chosen.sum(dim=1) * E / (K * n_real[:, None])
+    P = ((scores / scores.sum(dim=-1, keepdim=True)) * real[..., None]).sum(dim=1) / n_real[:, None]
+    return alpha * (f * P).sum(dim=-1).mean()
 
 
 class MoE(nn.Module):
@@ -154,23 +166,25 @@ class MoE(nn.Module):
         self.shared_experts = (MLP(cfg.d_model, cfg.n_shared_experts * cfg.expert_hidden)
                                if cfg.n_shared_experts > 0 else None)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """-> (output, (affinities, chosen experts)): the routing goes back to Transformer.forward,
+        which turns it into the balance loss and expert loads when training asks for them."""
         shape, K = x.shape, self.gate.topk
-        weights, indices = self.gate(x)
-        x, weights, indices = x.reshape(-1, shape[-1]), weights.reshape(-1, K), indices.reshape(-1, K)
-        y = torch.zeros_like(x)
+        weights, indices, scores = self.gate(x)
+        flat_x, weights, flat_indices = x.reshape(-1, shape[-1]), weights.reshape(-1, K), indices.reshape(-1, K)
+        y = torch.zeros_like(flat_x)
         # As in V3's reference code: loop over experts, gather the tokens routed to each, scatter back.
         # (Measured on the cpu preset: training runs at ~86% of the speed of a dense model with the
         # same active parameters, so a cleverer formulation would gain little.)
-        counts = torch.bincount(indices.flatten(), minlength=len(self.experts)).tolist()
+        counts = torch.bincount(flat_indices.flatten(), minlength=len(self.experts)).tolist()
         for i, expert in enumerate(self.experts):
             if counts[i] == 0:
                 continue
-            token, slot = torch.where(indices == i)
-            y.index_add_(0, token, expert(x[token]) * weights[token, slot, None])
+            token, slot = torch.where(flat_indices == i)
+            y.index_add_(0, token, expert(flat_x[token]) * weights[token, slot, None])
         if self.shared_experts is not None:
-            y = y + self.shared_experts(x)
-        return y.view(shape)
+            y = y + self.shared_experts(flat_x)
+        return y.view(shape), (scores, indices)
 
 
 class Block(nn.Module):
@@ -183,8 +197,11 @@ class Block(nn.Module):
         self.ffn = MLP(cfg.d_model, cfg.dense_hidden) if dense else MoE(cfg)
 
     def forward(self, x, cos, sin, attn_mask=None, kv_cache=None, cache_pos: int = 0):
+        """-> (x, routing): routing is the MoE layer's (affinities, chosen experts), None if dense."""
         x = x + self.attn(self.attn_norm(x), cos, sin, attn_mask, kv_cache, cache_pos)
-        return x + self.ffn(self.ffn_norm(x))
+        out = self.ffn(self.ffn_norm(x))
+        out, routing = out if isinstance(out, tuple) else (out, None)
+        return x + out, routing
 
 
 class Transformer(nn.Module):
@@ -200,7 +217,6 @@ class Transformer(nn.Module):
         cos, sin = rope_tables(cfg.d_model // cfg.n_heads, cfg.max_seq_len, cfg.rope_theta)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
-        self.aux_loss = torch.zeros(())  # sequence-wise balance loss of the last training forward
         self.apply(self._init_weights)
         for name, p in self.named_parameters():  # GPT-2: scale residual projections by 1/sqrt(2 L)
             if name.endswith(("attn.wo.weight", "w2.weight")):
@@ -217,13 +233,15 @@ class Transformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None,
                 key_mask: torch.Tensor | None = None, kv_cache: list | None = None,
-                cache_pos: int = 0) -> torch.Tensor:
+                cache_pos: int = 0, real_tokens: torch.Tensor | None = None):
         """tokens (B, T) -> fp32 logits (B, T, vocab).
 
         positions (B, T): RoPE position of each token (default cache_pos + 0..T-1).
         key_mask (B, S >= cache_pos + T): True for real tokens, False for padding to ignore.
         kv_cache: from new_kv_cache(); tokens are written at cache_pos..cache_pos+T-1.
-        Without kv_cache and key_mask this is plain causal attention (the training path)."""
+        Without kv_cache and key_mask this is plain causal attention (the training path).
+        real_tokens (B, T) bool: training passes it to get (logits, Routing) back — the balance
+        loss and the expert loads of the real (non-padding) tokens."""
         B, T = tokens.shape
         if cache_pos + T > self.cfg.max_seq_len:
             raise ValueError(f"sequence length {cache_pos + T} exceeds max_seq_len {self.cfg.max_seq_len}")
@@ -234,14 +252,19 @@ class Transformer(nn.Module):
         attn_mask = None
         if key_mask is not None or cache_pos > 0:
             attn_mask = self.attention_mask(key_mask, T, cache_pos, tokens.device)
-        x = self.embed(tokens)
+        x, routings = self.embed(tokens), []
         for i, layer in enumerate(self.layers):
-            x = layer(x, cos, sin, attn_mask, None if kv_cache is None else kv_cache[i], cache_pos)
+            x, routing = layer(x, cos, sin, attn_mask, None if kv_cache is None else kv_cache[i], cache_pos)
+            routings.append(routing)
         logits = self.head(self.norm(x)).float()
-        gates = self.gates
-        self.aux_loss = (sum(g.aux_loss for g in gates) if self.training and gates
-                         else logits.new_zeros(()))
-        return logits
+        if real_tokens is None:
+            return logits
+        routings = [r for r in routings if r is not None]
+        loss = sum((sequence_balance_loss(s, i, real_tokens, self.cfg.seq_aux_alpha) for s, i in routings),
+                   logits.new_zeros(()))
+        counts = [torch.bincount(i[real_tokens].flatten(), minlength=self.cfg.n_routed_experts).float()
+                  for _, i in routings]
+        return logits, Routing(loss, counts)
 
     @staticmethod
     def attention_mask(key_mask, T: int, cache_pos: int, device) -> torch.Tensor:
@@ -268,26 +291,13 @@ class Transformer(nn.Module):
     # ---- aux-loss-free load balancing (V3 §2.1.2) ----
 
     @torch.no_grad()
-    def expert_load_stats(self) -> dict:
-        """Load balance since the last bias update: mean over MoE layers of max(load)/mean(load)
-        (1.0 = perfectly balanced; E/K = every token on the same K experts). {} if nothing counted."""
-        loads = [g.tokens_per_expert for g in self.gates if g.tokens_per_expert.sum() > 0]
-        if not loads:
-            return {}
-        return {"expert_load_max_over_mean": sum((l.max() / l.mean()).item() for l in loads) / len(loads),
-                "expert_load_min_over_mean": sum((l.min() / l.mean()).item() for l in loads) / len(loads)}
-
-    @torch.no_grad()
-    def update_expert_bias(self, speed: float | None = None) -> dict:
-        """b_i -= gamma if expert i got more than the mean load, += gamma if less; reset the counts.
-        Call after each optimizer step. Returns expert_load_stats() from before the reset."""
-        stats = self.expert_load_stats()
-        for gate in self.gates:
-            load = gate.tokens_per_expert
+    def update_expert_bias(self, expert_counts: list[torch.Tensor], speed: float | None = None) -> None:
+        """b_i -= gamma if expert i got more than the mean load, += gamma if less (call after each
+        optimizer step with the step's Routing.expert_counts; speed defaults to cfg.bias_update_speed)."""
+        speed = self.cfg.bias_update_speed if speed is None else speed
+        for gate, load in zip(self.gates, expert_counts):
             if load.sum() > 0:
-                gate.expert_bias += (self.cfg.bias_update_speed if speed is None else speed) * torch.sign(load.mean() - load)
-            load.zero_()
-        return stats
+                gate.expert_bias += speed * torch.sign(load.mean() - load)
 
     def num_params(self, active_only: bool = False) -> int:
         """Parameter count (tied embedding counted once). active_only: what one token uses —

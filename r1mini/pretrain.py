@@ -8,7 +8,6 @@ answer styles, which is exactly what RL needs: something to choose between.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -20,6 +19,7 @@ import torch
 from r1mini.checkpoint import CheckpointError, save_checkpoint
 from r1mini.config import PRESETS, default_preset, model_config, pick_device
 from r1mini.corpus import pretraining_stream
+from r1mini.harness import SEED, ArgumentParser, RunDir, fail, float_range, int_range
 from r1mini.sft import SFTConfig, train_sft
 from r1mini.tokenizer import get_tokenizer
 
@@ -34,65 +34,58 @@ def encoded_stream(tokenizer, seed: int):
 
 def build_base(out_dir="runs/base", preset: str | None = None, device="auto", steps: int | None = None,
                seed: int = 0, batch_size: int = 32, lr: float = 3e-3, evaluate: bool = True,
-               eval_problems: int = 20) -> Path:
+               eval_problems: int = 20, overwrite: bool = False) -> Path:
     """Train the base model and write it to `out_dir/model.pt`; returns that path."""
     from r1mini.model import Transformer
     device = pick_device(device) if isinstance(device, str) else device
     preset = preset or default_preset(device)
-    out_dir = Path(out_dir)
     tokenizer = get_tokenizer()
     torch.manual_seed(seed)
     model = Transformer(model_config(preset, tokenizer.n_vocab)).to(device)
     cfg = SFTConfig(steps=steps or DEFAULT_STEPS.get(preset, 1000), batch_size=batch_size, lr=lr)
-    print(f"[base] {preset} preset: {model.num_params() / 1e6:.2f}M parameters "
-          f"({model.num_params(active_only=True) / 1e6:.2f}M active per token), {cfg.steps} steps on {device}")
-    t0 = time.perf_counter()
-    last = train_sft(model, lambda start: encoded_stream(tokenizer, seed * 1_000_003 + start), cfg, device,
-                     out_dir, tokenizer.pad_id, desc="pretrain base", seed=seed)
-    minutes = (time.perf_counter() - t0) / 60
-    meta = {"stage": "base", "preset": preset, "seed": seed, "sft": asdict(cfg), "final": last,
-            "train_minutes": round(minutes, 2)}
-    save_checkpoint(out_dir / "model.pt", model, meta)
-    (out_dir / "resume.pt").unlink(missing_ok=True)
-    if evaluate:
-        from r1mini.evaluate import evaluate_model, format_table
-        result = evaluate_model(model, tokenizer, n_problems=eval_problems, seed=seed)
-        (out_dir / "eval.json").write_text(json.dumps(result, indent=1))
-        table = format_table(result)
-        (out_dir / "report.md").write_text(
-            f"# Base model\n\n{preset} preset, {cfg.steps} steps, {minutes:.1f} min on {device}.\n"
-            f"Held-out evaluation: k={result['settings']['k']} samples, temperature 0.6, top-p 0.95.\n\n{table}\n")
-        print(table)
-    print(f"[base] wrote {out_dir / 'model.pt'}")
-    return out_dir / "model.pt"
+    flags = {"preset": preset, "seed": seed, **asdict(cfg)}
+    with RunDir(out_dir, flags, overwrite) as run:
+        print(f"[base] {preset} preset: {model.num_params() / 1e6:.2f}M parameters "
+              f"({model.num_params(active_only=True) / 1e6:.2f}M active per token), {cfg.steps} steps on {device}")
+        t0 = time.perf_counter()
+        last = train_sft(model, encoded_stream(tokenizer, seed * 1_000_003), cfg, device, run, tokenizer.pad_id,
+                         desc="pretrain base", seed=seed)
+        minutes = (time.perf_counter() - t0) / 60
+        meta = {"stage": "base", "preset": preset, "seed": seed, "sft": asdict(cfg), "final": last,
+                "train_minutes": round(minutes, 2)}
+        save_checkpoint(run.model, model, meta)
+        if evaluate:
+            from r1mini.evaluate import evaluate_model, format_table
+            result = evaluate_model(model, tokenizer, n_problems=eval_problems, seed=seed)
+            (run.dir / "eval.json").write_text(json.dumps(result, indent=1))
+            table = format_table(result)
+            (run.dir / "report.md").write_text(
+                f"# Base model\n\n{preset} preset, {cfg.steps} steps, {minutes:.1f} min on {device}.\n"
+                f"Held-out evaluation: k={result['settings']['k']} samples, temperature 0.6, top-p 0.95.\n\n{table}\n")
+            print(table)
+        run.finish()
+    print(f"[base] wrote {run.model}")
+    return run.model
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Pretrain the base model on the synthetic corpus.")
+    parser = ArgumentParser(description="Pretrain the base model on the synthetic corpus.")
     parser.add_argument("--out-dir", default="runs/base")
     parser.add_argument("--preset", choices=sorted(PRESETS), help="model size (default: cpu, or gpu on CUDA)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    parser.add_argument("--steps", type=int, help="optimizer steps (default depends on the preset)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int_range(1), help="optimizer steps (default depends on the preset)")
+    parser.add_argument("--batch-size", type=int_range(1, 4096), default=32)
+    parser.add_argument("--lr", type=float_range(0, 1, low_open=True), default=3e-3)
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
+    parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --out-dir")
     args = parser.parse_args(argv)
     try:
-        if args.steps is not None and args.steps < 1:
-            raise ValueError("--steps must be at least 1")
-        if args.batch_size < 1 or args.lr <= 0:
-            raise ValueError("--batch-size must be >= 1 and --lr > 0")
         device = pick_device(args.device)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    try:
         build_base(args.out_dir, args.preset, device, args.steps, args.seed, args.batch_size, args.lr,
-                   evaluate=not args.no_eval)
-    except CheckpointError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+                   evaluate=not args.no_eval, overwrite=args.overwrite)
+    except (ValueError, CheckpointError) as error:
+        return fail(str(error))
     return 0
 
 

@@ -17,20 +17,30 @@ import torch
 from r1mini.config import autocast
 
 
-def sample_next(logits: torch.Tensor, temperature: float, top_p: float,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-    """Pick one token per row of logits (B, V): greedy if temperature == 0, else sample from
-    softmax(logits / temperature) restricted to the top-p nucleus (the smallest set of most likely
-    tokens whose probability reaches top_p; never empty)."""
-    if temperature == 0:
-        return logits.argmax(dim=-1)
+def sampling_distribution(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
+    """The distribution a token is drawn from, (B, V): softmax(logits / temperature) restricted to the
+    top-p nucleus (the smallest set of most likely tokens whose probability reaches top_p; never
+    empty) and renormalised."""
     probs = torch.softmax(logits.float() / temperature, dim=-1)
     if top_p < 1.0:
         sorted_probs, order = probs.sort(dim=-1, descending=True)
         mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
         sorted_probs[mass_before >= top_p] = 0.0  # the most likely token always has mass_before 0
         probs = torch.zeros_like(probs).scatter_(-1, order, sorted_probs)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+
+
+def sample_next(logits: torch.Tensor, temperature: float, top_p: float,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(one token per row of logits (B, V), the log-probability it was drawn with). Greedy if
+    temperature == 0 (then the log-probability is that of the untempered model)."""
+    if temperature == 0:
+        token = logits.argmax(dim=-1)
+        return token, torch.log_softmax(logits.float(), dim=-1).gather(-1, token[:, None]).squeeze(-1)
+    probs = sampling_distribution(logits, temperature, top_p)
+    token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    return token, probs.gather(-1, token[:, None]).squeeze(-1).log()
 
 
 def _check_args(model, prompts, max_new_tokens, temperature, top_p, pad_id):
@@ -62,9 +72,9 @@ def generate(model, prompts: list[list[int]], max_new_tokens: int, temperature: 
     """Continue each prompt by up to max_new_tokens tokens.
 
     Returns new_tokens: list[list[int]], each ending with its stop token if it produced one; with
-    return_logprobs also logprobs: list[list[float]], the log-probability of each chosen token under
-    the model's own distribution (log_softmax of the logits: temperature 1, no top-p), which is what
-    GRPO's ratio and KL need. stop_tokens / pad_id default to the tokenizer's eot_id / pad_id.
+    return_logprobs also logprobs: list[list[float]], the log-probability with which each token was
+    drawn (softmax(logits / temperature), within the top-p nucleus) — what GRPO's ratio and KL are
+    about, and what `grpo.completion_logprobs` recomputes with a full forward pass. stop_tokens / pad_id default to the tokenizer's eot_id / pad_id.
     A generator for sampling must live on the model's device.
     """
     if stop_tokens is None or pad_id is None:
@@ -97,12 +107,10 @@ def generate(model, prompts: list[list[int]], max_new_tokens: int, temperature: 
             kv_cache = model.new_kv_cache(B, total) if use_cache else None
             logits = model(tokens[:, :P], positions[:, :P], key_mask, kv_cache, 0)[:, -1]
             for t in range(P, total):
-                next_token = sample_next(logits, temperature, top_p, generator)  # finished rows ride along
+                next_token, logprob = sample_next(logits, temperature, top_p, generator)  # finished rows ride along
                 tokens[:, t] = next_token
                 chosen.append(next_token)
-                if return_logprobs:
-                    chosen_logprobs.append(torch.log_softmax(logits.float(), dim=-1)
-                                           .gather(-1, next_token[:, None]).squeeze(-1))
+                chosen_logprobs.append(logprob)
                 done |= torch.isin(next_token, stops)
                 if t == total - 1 or done.all():
                     break

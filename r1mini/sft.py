@@ -7,23 +7,22 @@ synthetic questions it is random digits anyway). Rows are right-padded, one exam
 batches are built from examples of similar length (`length_bucketed_batches`) so little compute
 is spent on padding.
 
-Reading order: `collate` → `length_bucketed_batches` → `train_sft`.
+Reading order: `collate` → `length_bucketed_batches` → `cosine_lr` → `sft_step` → `train_sft`.
 """
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from r1mini.config import autocast
-from r1mini.training import (append_jsonl, check_finite, cosine_lr, load_resume_state, make_optimizer,
-                             save_resume_state, set_lr, truncate_metrics)
+from r1mini.harness import RunDir, check_finite, make_optimizer, set_lr
 
 Example = tuple[list[int], list[int]]  # (prompt ids, completion ids)
 IGNORE = -100
@@ -68,58 +67,59 @@ def length_bucketed_batches(examples: Iterator[Example], batch_size: int, bucket
         yield from batches
 
 
-def sft_loss(model, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(total loss, token cross-entropy): cross-entropy plus the MoE sequence-wise balance loss."""
-    logits = model(inputs)
-    cross_entropy = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
-    return cross_entropy + model.aux_loss, cross_entropy
+def cosine_lr(step: int, total_steps: int, peak_lr: float, warmup_steps: int, min_ratio: float) -> float:
+    """Linear warmup, then cosine decay to `min_ratio * peak_lr` (R1's SFT stages decay to 1/10)."""
+    if step < warmup_steps:
+        return peak_lr * (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return peak_lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def train_sft(model, make_examples: Callable[[int], Iterator[Example]], cfg: SFTConfig, device,
-              out_dir: str | Path, pad_id: int, desc: str = "sft", seed: int = 0) -> dict:
-    """Train `model` for cfg.steps steps on examples from `make_examples(start_step)`.
+def sft_step(model, optimizer, inputs: torch.Tensor, targets: torch.Tensor, pad_id: int, grad_clip: float,
+             step: int) -> dict:
+    """One supervised step: cross-entropy on the completion tokens + the MoE balance loss, then the
+    aux-loss-free bias nudge (V3 §2.1.2) from this batch's expert loads."""
+    with autocast(inputs.device):
+        logits, routing = model(inputs, real_tokens=inputs != pad_id)
+        cross_entropy = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+        loss = cross_entropy + routing.balance_loss
+    check_finite(loss, step)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    model.update_expert_bias(routing.expert_counts)
+    return {"loss": cross_entropy.item(), "grad_norm": float(grad_norm), **routing.load_stats()}
 
-    Writes `metrics.jsonl` in `out_dir` and a `resume.pt` every `resume_every` steps; if a
-    `resume.pt` is found, training continues from it (the caller deletes it when the stage is done).
+
+def train_sft(model, examples: Iterator[Example], cfg: SFTConfig, device, run: RunDir, pad_id: int,
+              desc: str = "sft", seed: int = 0) -> dict:
+    """Train `model` for cfg.steps steps on a reproducible stream of examples.
+
+    Logs to `run`'s metrics.jsonl and writes its resume file every `resume_every` steps; a resumed
+    run skips the batches it already trained on, so it is the same run as an uninterrupted one.
     Returns the last logged metrics."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    metrics_path, resume_path = out_dir / "metrics.jsonl", out_dir / "resume.pt"
     model.to(device).train()
     optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay)
-    start = 0
-    if resume_path.exists():
-        start, _ = load_resume_state(resume_path, model, optimizer)
-        truncate_metrics(metrics_path, start)
-        print(f"[{desc}] resuming from step {start} ({resume_path})")
-    elif metrics_path.exists():
-        metrics_path.unlink()  # a fresh run starts a fresh log
-    batches = length_bucketed_batches(make_examples(start), cfg.batch_size, cfg.bucket_batches,
-                                      random.Random(seed * 7919 + start))
+    batches = length_bucketed_batches(examples, cfg.batch_size, cfg.bucket_batches, random.Random(seed * 7919))
+    start, _ = run.resume(model, optimizer)
+    for _ in range(start):  # fast-forward the data stream (cheap next to a training step)
+        next(batches)
     last, tokens_seen, t0 = {}, 0, time.perf_counter()
     bar = tqdm(range(start, cfg.steps), desc=desc, initial=start, total=cfg.steps, dynamic_ncols=True)
     for step in bar:
         lr = cosine_lr(step, cfg.steps, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio)
         set_lr(optimizer, lr)
         inputs, targets = collate(next(batches), pad_id, device)
-        with autocast(device):
-            loss, cross_entropy = sft_loss(model, inputs, targets)
-        check_finite(loss, step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        balance = model.update_expert_bias()  # aux-loss-free balancing: nudge after each step
+        stats = sft_step(model, optimizer, inputs, targets, pad_id, cfg.grad_clip, step)
         tokens_seen += int((targets != IGNORE).sum())
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
-            elapsed = time.perf_counter() - t0
-            last = {"step": step + 1, "loss": round(cross_entropy.item(), 4), "lr": lr,
-                    "grad_norm": round(float(grad_norm), 4), "target_tokens_per_s": round(tokens_seen / elapsed, 1),
-                    **{k: round(v, 4) for k, v in balance.items()}}
-            append_jsonl(metrics_path, last)
-            bar.set_postfix(loss=f"{cross_entropy.item():.3f}", lr=f"{lr:.1e}")
-        if (step + 1) % cfg.resume_every == 0 and step + 1 < cfg.steps:
-            save_resume_state(resume_path, model, optimizer, step + 1)
+            last = {"step": step + 1, "lr": lr, "target_tokens_per_s": round(tokens_seen / (time.perf_counter() - t0), 1),
+                    **{k: round(v, 4) for k, v in stats.items()}}
+            run.log(last)
+            bar.set_postfix(loss=f"{stats['loss']:.3f}", lr=f"{lr:.1e}")
+        if (step + 1) % cfg.resume_every == 0 or step + 1 == cfg.steps:  # the caller's finish() drops it
+            run.save_resume(model, optimizer, step + 1)
     bar.close()
     model.eval()
     return last

@@ -7,7 +7,7 @@ import torch
 
 from r1mini import checkpoint
 from r1mini.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
-from r1mini.training import load_resume_state, make_optimizer, save_resume_state
+from r1mini.harness import RunDir, make_optimizer
 
 from conftest import make_tiny_model
 
@@ -40,17 +40,6 @@ def test_save_load_round_trip_gives_identical_logits(tmp_path, tokenizer):
     for gate, loaded_gate in zip(model.gates, loaded.gates):
         assert torch.equal(gate.expert_bias, loaded_gate.expert_bias)
     assert sorted(p.name for p in path.parent.iterdir()) == ["model.pt"]  # no .tmp left behind
-
-
-def test_save_with_optimizer_and_train_state_loads_weights_only(tmp_path):
-    model = make_tiny_model()
-    optimizer = make_optimizer(model, 1e-3, 0.1)
-    model(TOKENS).sum().backward()
-    optimizer.step()
-    save_checkpoint(tmp_path / "m.pt", model, optimizer=optimizer, train_state={"step": 3})
-    payload = read_checkpoint(tmp_path / "m.pt")  # weights_only=True inside
-    assert payload["train_state"]["step"] == 3 and "rng" in payload["train_state"]
-    assert payload["optimizer"]["state"]
 
 
 def test_missing_path_names_the_path(tmp_path):
@@ -195,12 +184,12 @@ def train_step(model, optimizer):
     """One step on a batch drawn from the global torch RNG (so the RNG state matters)."""
     tokens = torch.randint(0, model.cfg.vocab_size, (4, 12))
     model.train()
-    logits = model(tokens[:, :-1])
-    loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), tokens[:, 1:].flatten()) + model.aux_loss
+    logits, routing = model(tokens[:, :-1], real_tokens=torch.ones(4, 11, dtype=torch.bool))
+    loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), tokens[:, 1:].flatten()) + routing.balance_loss
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    model.update_expert_bias()
+    model.update_expert_bias(routing.expert_counts)
     return loss.item()
 
 
@@ -211,8 +200,8 @@ def test_resume_restores_model_optimizer_and_rng(tmp_path):
     optimizer = make_optimizer(model, 3e-3, 0.1)
     for _ in range(2):
         train_step(model, optimizer)
-    path = tmp_path / "resume.pt"
-    save_resume_state(path, model, optimizer, step=2, extra={"best": 0.25, "curriculum": {"add-2": 0.5}})
+    run = RunDir(tmp_path, {"lr": 3e-3})
+    run.save_resume(model, optimizer, step=2, extra={"best": 0.25, "curriculum": {"add-2": 0.5}})
     assert [p.name for p in tmp_path.iterdir()] == ["resume.pt"]
     # what the uninterrupted run does next
     expected_draws = (random.random(), random.randint(0, 10 ** 9), torch.rand(3))
@@ -224,7 +213,7 @@ def test_resume_restores_model_optimizer_and_rng(tmp_path):
     random.seed(123)
     resumed = make_tiny_model(seed=7)
     resumed_optimizer = make_optimizer(resumed, 3e-3, 0.1)
-    step, extra = load_resume_state(path, resumed, resumed_optimizer)
+    step, extra = RunDir(tmp_path, {"lr": 3e-3}).resume(resumed, resumed_optimizer)
     assert step == 2 and extra == {"best": 0.25, "curriculum": {"add-2": 0.5}}
     assert resumed_optimizer.state_dict()["state"][0]["step"] == 2
     draws = (random.random(), random.randint(0, 10 ** 9), torch.rand(3))
@@ -236,9 +225,13 @@ def test_resume_restores_model_optimizer_and_rng(tmp_path):
 
 
 def test_corrupt_resume_file_gives_a_clear_error(tmp_path, tiny_model):
-    from r1mini.checkpoint import CheckpointError
-    from r1mini.training import load_resume_state, make_optimizer
-    path = tmp_path / "resume.pt"
-    path.write_bytes(b"not a torch file")
+    (tmp_path / "resume.pt").write_bytes(b"not a torch file")
     with pytest.raises(CheckpointError, match="resume file"):
-        load_resume_state(path, tiny_model, make_optimizer(tiny_model, 1e-3, 0.0))
+        RunDir(tmp_path, {}).resume(tiny_model, make_optimizer(tiny_model, 1e-3, 0.0))
+
+
+def test_resume_file_of_another_model_gives_a_clear_error(tmp_path, tiny_model):
+    other = make_tiny_model(0, d_model=16)
+    RunDir(tmp_path, {}).save_resume(other, make_optimizer(other, 1e-3, 0.0), step=1)
+    with pytest.raises(CheckpointError, match="does not fit this model"):
+        RunDir(tmp_path, {}).resume(tiny_model, make_optimizer(tiny_model, 1e-3, 0.0))

@@ -7,14 +7,11 @@ import random
 import pytest
 import torch
 
-from r1mini.tasks import TRAIN_LEVELS
-
-from r1mini.grpo import (AGGREGATIONS, Curriculum, GRPOConfig, completion_batch, group_advantages, grpo_loss,
-                         grpo_step, sequence_logprobs)
-from r1mini.sampler import generate
-from r1mini.tasks import Problem, generate_problem
+from r1mini.curriculum import Curriculum
+from r1mini.grpo import AGGREGATIONS, GRPOConfig, completion_batch, group_advantages, grpo_loss, grpo_step, sample_groups
+from r1mini.harness import make_optimizer
+from r1mini.tasks import TRAIN_LEVELS, Problem, generate_problem
 from r1mini.tokenizer import get_tokenizer
-from r1mini.training import make_optimizer
 
 from conftest import make_tiny_model
 
@@ -88,7 +85,7 @@ ROW_SUMS = [sum(PER_TOKEN[0]), sum(PER_TOKEN[1])]
 EXPECTED = {
     "seq_mean": (ROW_SUMS[0] / 3 + ROW_SUMS[1] / 2) / 2,   # mean per sequence, then over sequences
     "token_mean": (ROW_SUMS[0] + ROW_SUMS[1]) / 5,         # over all 5 real tokens
-    "constant": (ROW_SUMS[0] + ROW_SUMS[1]) / (2 * 3),     # batch × max_tokens (default: the width)
+    "constant": (ROW_SUMS[0] + ROW_SUMS[1]) / 12,          # a fixed number for the run: here 12
 }
 
 
@@ -97,16 +94,9 @@ def hand_inputs(requires_grad=False):
     return lp, torch.tensor(OLD), torch.tensor(REF), torch.tensor(ADV), torch.tensor(MASK)
 
 
-def test_hand_worked_literals_are_what_the_formulas_say():
-    # guards the literals above: 0.5695083271506006 was computed once, by hand, for seq_mean
-    assert EXPECTED["seq_mean"] == pytest.approx(0.5695083271506006, rel=1e-12)
-    assert EXPECTED["token_mean"] == pytest.approx(0.2532509235347405, rel=1e-12)
-    assert EXPECTED["constant"] == pytest.approx(0.2110424362789504, rel=1e-12)
-
-
 @pytest.mark.parametrize("aggregation", AGGREGATIONS)
 def test_grpo_loss_matches_hand_computation(aggregation):
-    loss, stats = grpo_loss(*hand_inputs(), clip_eps=0.2, kl_coef=0.1, aggregation=aggregation)
+    loss, stats = grpo_loss(*hand_inputs(), clip_eps=0.2, kl_coef=0.1, aggregation=aggregation, constant_norm=12)
     assert loss.item() == pytest.approx(EXPECTED[aggregation], rel=1e-5)
     assert stats["clip_fraction"] == pytest.approx(2 / 5)      # tokens (0,1) and (1,1); padding ignored
     assert stats["kl"] == pytest.approx((0.10653065971263342 + 0.018730753077981888) / 5, rel=1e-5)
@@ -114,9 +104,23 @@ def test_grpo_loss_matches_hand_computation(aggregation):
     assert stats["ratio_mean"] == pytest.approx(sum(ratios) / 5, rel=1e-5)
 
 
-def test_constant_aggregation_uses_max_tokens():
-    loss, _ = grpo_loss(*hand_inputs(), clip_eps=0.2, kl_coef=0.1, aggregation="constant", max_tokens=8)
-    assert loss.item() == pytest.approx((ROW_SUMS[0] + ROW_SUMS[1]) / (2 * 8), rel=1e-5)
+def test_constant_aggregation_does_not_depend_on_the_rows_that_survive():
+    """Dr. GRPO divides by a number fixed for the run: dropping a row (say, a filtered group) removes
+    its terms from the sum but must not change the denominator."""
+    lp, old, ref, adv, mask = hand_inputs()
+    both, _ = grpo_loss(lp, old, ref, adv, mask, kl_coef=0.1, aggregation="constant", constant_norm=8)
+    first, _ = grpo_loss(lp[:1], old[:1], ref[:1], adv[:1], mask[:1], kl_coef=0.1, aggregation="constant",
+                         constant_norm=8)
+    assert both.item() == pytest.approx((ROW_SUMS[0] + ROW_SUMS[1]) / 8, rel=1e-5)
+    assert first.item() == pytest.approx(ROW_SUMS[0] / 8, rel=1e-5)
+    with pytest.raises(ValueError, match="constant_norm"):
+        grpo_loss(lp, old, ref, adv, mask, aggregation="constant")
+
+
+def test_config_and_loss_share_one_default_aggregation():
+    import inspect
+    default = inspect.signature(grpo_loss).parameters["aggregation"].default
+    assert GRPOConfig().aggregation == default == "token_mean"
 
 
 def test_unknown_aggregation_raises():
@@ -154,16 +158,15 @@ def test_k3_kl_is_nonnegative_and_matches_formula():
         assert loss == pytest.approx(kl, rel=1e-6, abs=1e-7)
 
 
-def test_k3_kl_nonnegative_on_random_tensors():
+def test_kl_stat_is_the_masked_token_mean_of_k3():
     g = torch.Generator().manual_seed(0)
-    lp = -torch.rand(64, 12, generator=g) * 8
-    ref = -torch.rand(64, 12, generator=g) * 8
-    mask = (torch.rand(64, 12, generator=g) > 0.3).float()
-    _, stats = grpo_loss(lp, lp, ref, torch.zeros(64), mask, kl_coef=1.0)
-    assert stats["kl"] > 0
-    for d in (ref - lp).flatten()[:200].tolist():  # token by token
-        kl, _ = kl_of(d)
-        assert kl >= 0
+    lp = -torch.rand(16, 12, generator=g) * 8
+    ref = -torch.rand(16, 12, generator=g) * 8
+    mask = (torch.rand(16, 12, generator=g) > 0.3).float()
+    _, stats = grpo_loss(lp, lp, ref, torch.zeros(16), mask, kl_coef=1.0)
+    per_token = [math.exp(r - p) - (r - p) - 1 for p, r, m in zip(lp.flatten().tolist(), ref.flatten().tolist(),
+                                                                  mask.flatten().tolist()) if m]
+    assert stats["kl"] == pytest.approx(sum(per_token) / len(per_token), rel=1e-5)
 
 
 def test_kl_is_exactly_zero_when_ref_equals_policy():
@@ -246,7 +249,7 @@ def test_sgd_step_raises_good_and_lowers_bad_completions(aggregation):
     ref = softmax_policy_logprobs(logits, targets).detach()
     before = (softmax_policy_logprobs(logits, targets) * mask).sum(1).detach()
     lp = softmax_policy_logprobs(logits, targets)
-    loss, _ = grpo_loss(lp, lp.detach(), ref, adv, mask, kl_coef=0.04, aggregation=aggregation)
+    loss, _ = grpo_loss(lp, lp.detach(), ref, adv, mask, kl_coef=0.04, aggregation=aggregation, constant_norm=8)
     loss.backward()
     with torch.no_grad():
         logits -= 0.5 * logits.grad
@@ -332,20 +335,6 @@ def test_completion_batch_mask_selects_completion_targets():
     assert (targets * mask.long()).tolist() == [[0, 0, 4, 5], [8, 9, 10, 0]]
 
 
-def test_sequence_logprobs_agree_with_the_sampler(tiny_model, tokenizer):
-    """The log-probs GRPO recomputes for the update are those of the sampled tokens."""
-    prompts = [tokenizer.encode("User: 12+34\nAssistant:"), tokenizer.encode("User: (T and F) or T xor F\nAssistant:")]
-    gen = torch.Generator().manual_seed(0)
-    completions, logprobs = generate(tiny_model, prompts, 6, temperature=1.0, return_logprobs=True, generator=gen,
-                                     stop_tokens=(tokenizer.eot_id,), pad_id=tokenizer.pad_id)
-    inputs, targets, mask = completion_batch(prompts, completions, tokenizer.pad_id, "cpu")
-    with torch.no_grad():
-        recomputed = sequence_logprobs(tiny_model, inputs, targets)
-    for i, row in enumerate(logprobs):
-        got = recomputed[i][mask[i].bool()]
-        torch.testing.assert_close(got, torch.tensor(row), atol=1e-4, rtol=0)
-
-
 # ---------------------------------------------------------------- grpo_step end to end
 
 def contains_seven(text: str, problem) -> dict:
@@ -362,11 +351,11 @@ def run_grpo(steps: int, seed: int = 0, lr: float = 1e-2, reward_fn=contains_sev
     rng = random.Random(seed)
     history = []
     for step in range(steps):
-        problems = [generate_problem(rng, "add", 2) for _ in range(cfg.prompts_per_step)]
-        stats, batch = grpo_step(policy, ref, optimizer, get_tokenizer(), problems, cfg, reward_fn,
-                                 torch.device("cpu"), generator, step)
+        stats, sampled = grpo_step(policy, ref, optimizer, get_tokenizer(),
+                                   lambda n: [generate_problem(rng, "add", 2) for _ in range(n)], cfg, reward_fn,
+                                   torch.device("cpu"), generator, step)
         history.append(stats)
-    return history, batch, policy, ref
+    return history, sampled, policy, ref
 
 
 def test_tiny_grpo_run_learns_a_toy_reward():
@@ -380,26 +369,68 @@ def test_tiny_grpo_run_learns_a_toy_reward():
 
 
 def test_grpo_step_reports_what_practitioners_watch():
-    history, batch, policy, ref = run_grpo(2, updates_per_batch=2)
+    history, sampled, policy, ref = run_grpo(2, updates_per_batch=2, zero_std_groups="keep")
     stats = history[0]
     for key in ("reward", "reward_std", "frac_reward_zero_std", "response_length", "truncation_rate", "kl",
-                "clip_fraction", "entropy", "grad_norm", "time_sample", "time_update", "reward_seven", "loss"):
+                "clip_fraction", "entropy", "grad_norm", "time_sample", "time_update", "reward_seven", "loss",
+                "groups_sampled", "groups_used"):
         assert key in stats, key
         assert math.isfinite(stats[key]), key
     assert stats["updated"] == 1.0
     assert 0 <= stats["frac_reward_zero_std"] <= 1 and 0 <= stats["truncation_rate"] <= 1
     assert 1 <= stats["response_length"] <= 8 and stats["entropy"] > 0 and stats["kl"] >= 0
-    # the rollout: G completions per problem, rewards laid out group after group
-    assert len(batch.texts) == len(batch.problems) == 4 * 8
-    assert all(batch.problems[i] == batch.problems[i - i % 8] for i in range(32))
-    assert batch.total.tolist() == [float("7" in t) for t in batch.texts]
+    # the rollout: 4 groups of G = 8 completions, each scored
+    assert stats["groups_sampled"] == stats["groups_used"] == len(sampled) == 4
+    assert all(len(g.texts) == len(g.completions) == 8 for g in sampled)
+    assert all(g.total_reward.tolist() == [float("7" in t) for t in g.texts] for g in sampled)
     # the policy moved, the reference did not
     assert any(not torch.equal(p, q) for p, q in zip(policy.parameters(), ref.parameters()))
     assert all(torch.equal(p, q) for p, q in zip(ref.parameters(), make_tiny_model(0).parameters()))
 
 
 def test_grpo_step_skips_batches_with_nothing_to_learn():
-    # a constant reward: every group has zero std, so there is no update at all
-    history, _, policy, _ = run_grpo(1, reward_fn=lambda text, problem: {"const": 1.0})
+    # a constant reward: every group has zero std, so there is no update at all, however often it resamples
+    history, _, policy, _ = run_grpo(1, reward_fn=lambda text, problem: {"const": 1.0}, max_sampling_rounds=2)
     assert history[0]["updated"] == 0.0 and history[0]["frac_reward_zero_std"] == 1.0
+    assert history[0]["groups_sampled"] == 4 + 16 and history[0]["groups_used"] == 0
     assert all(torch.equal(p, q) for p, q in zip(policy.parameters(), make_tiny_model(0).parameters()))
+
+
+# ---------------------------------------------------------------- dynamic sampling
+
+def numbered_problems():
+    """Problems "0+1", "1+1", ... in order; every fourth one (k % 4 == 0) will get mixed rewards."""
+    counter = iter(range(10 ** 6))
+    return lambda n: [Problem("add", 2, f"{k}+1", str(k + 1)) for k in (next(counter) for _ in range(n))]
+
+
+def alternating_reward():
+    """Rewards 0, 1, 0, 1, ... inside the groups of every fourth problem; all 0 elsewhere."""
+    calls = iter(range(10 ** 6))
+    return lambda text, problem: {"r": float(int(problem.question.split("+")[0]) % 4 == 0 and next(calls) % 2 == 1)}
+
+
+@pytest.mark.parametrize("rounds,expected_used,expected_sampled", [(5, 4, 4 + 12), (2, 4, 4 + 12), (1, 1, 4)])
+def test_resample_draws_more_prompts_until_the_batch_is_informative(tiny_model, tokenizer, rounds, expected_used,
+                                                                      expected_sampled):
+    cfg = GRPOConfig(prompts_per_step=4, group_size=4, max_new_tokens=3, zero_std_groups="resample",
+                     max_sampling_rounds=rounds)
+    used, sampled = sample_groups(tiny_model, tokenizer, numbered_problems(), cfg, alternating_reward())
+    # 1 informative group in the first batch of 4: the 3 missing ones at that rate take 12 more problems
+    assert len(sampled) == expected_sampled
+    assert [g.problem.question for g in used] == [f"{k}+1" for k in range(0, 4 * expected_used, 4)]
+    assert all(g.informative for g in used) and all(len(g.completions) == 4 for g in used)
+
+
+def test_resample_caps_each_extra_batch_and_the_rounds(tiny_model, tokenizer):
+    cfg = GRPOConfig(prompts_per_step=2, group_size=4, max_new_tokens=3, max_sampling_rounds=3)
+    never = lambda text, problem: {"r": 0.0}  # noqa: E731  (no group is ever informative)
+    used, sampled = sample_groups(tiny_model, tokenizer, numbered_problems(), cfg, never)
+    assert used == [] and len(sampled) == 2 + 8 + 8   # extra batches at most 4 x prompts_per_step
+
+
+def test_drop_filters_one_batch_and_keep_keeps_it(tiny_model, tokenizer):
+    for mode, n_used in (("drop", 1), ("keep", 4)):
+        cfg = GRPOConfig(prompts_per_step=4, group_size=4, max_new_tokens=3, zero_std_groups=mode)
+        used, sampled = sample_groups(tiny_model, tokenizer, numbered_problems(), cfg, alternating_reward())
+        assert len(sampled) == 4 and len(used) == n_used, mode

@@ -5,7 +5,7 @@ from conftest import make_context_model
 import torch.nn.functional as F
 
 from r1mini.config import model_config
-from r1mini.model import MoE, Transformer, token_logprobs
+from r1mini.model import MoE, Transformer, sequence_balance_loss, token_logprobs
 
 VOCAB = 40
 
@@ -99,7 +99,7 @@ def gate_input(model, n_tokens=64, seed=1):
 def test_each_token_routes_to_exactly_k_experts_with_gates_summing_to_one():
     model = make_model()
     gate = model.gates[0]
-    weights, indices = gate(gate_input(model))
+    weights, indices, _ = gate(gate_input(model))
     K, E = model.cfg.n_activated_experts, model.cfg.n_routed_experts
     assert indices.shape == weights.shape == (2, 32, K)
     assert ((indices >= 0) & (indices < E)).all()
@@ -114,18 +114,18 @@ def test_expert_bias_changes_selection_not_gate_values():
     x = gate_input(model)
     scores = torch.sigmoid(x @ gate.weight.T)
     gate.expert_bias.zero_()
-    _, unbiased = gate(x)
+    _, unbiased, _ = gate(x)
     gate.expert_bias[3] = 10.0  # expert 3 now wins every token
-    weights, indices = gate(x)
+    weights, indices, _ = gate(x)
     assert (indices == 3).any(-1).all() and not (unbiased == 3).any(-1).all()
     # gate values are the normalised *affinities* of the chosen experts; the bias is not in them
     selected = scores.gather(-1, indices)
     torch.testing.assert_close(weights, selected / selected.sum(-1, keepdim=True))
     gate.expert_bias.zero_()
     gate.expert_bias += 5.0  # a uniform shift keeps the selection, so nothing changes
-    weights_shifted, indices_shifted = gate(x)
+    weights_shifted, indices_shifted, _ = gate(x)
     gate.expert_bias.zero_()
-    weights0, indices0 = gate(x)
+    weights0, indices0, _ = gate(x)
     assert torch.equal(indices_shifted, indices0)
     torch.testing.assert_close(weights_shifted, weights0)
 
@@ -135,13 +135,13 @@ def test_moe_output_is_shared_plus_gated_routed_experts():
     moe = model.layers[1].ffn
     assert isinstance(moe, MoE)
     x = gate_input(model, n_tokens=8)
-    weights, indices = moe.gate(x)
+    weights, indices, _ = moe.gate(x)
     expected = moe.shared_experts(x).clone()
     for b in range(2):
         for t in range(4):
             for k in range(model.cfg.n_activated_experts):
                 expected[b, t] += weights[b, t, k] * moe.experts[indices[b, t, k]](x[b, t])
-    torch.testing.assert_close(moe(x), expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(moe(x)[0], expected, atol=1e-5, rtol=1e-5)
 
 
 def test_bias_update_balances_skewed_load():
@@ -151,58 +151,71 @@ def test_bias_update_balances_skewed_load():
             gate.expert_bias.zero_()
             gate.expert_bias[0] = 1.0  # > any affinity gap (sigmoid is in (0, 1)): expert 0 wins every token
 
-    model.train()
     x = torch.randint(0, VOCAB, (8, 32))
     history = []
     for _ in range(25):
-        model(x)
-        history.append(model.update_expert_bias()["expert_load_max_over_mean"])
+        _, routing = model(x, real_tokens=torch.ones_like(x, dtype=torch.bool))
+        history.append(routing.load_stats()["expert_load_max_over_mean"])
+        model.update_expert_bias(routing.expert_counts)
     E, K = model.cfg.n_routed_experts, model.cfg.n_activated_experts
     assert history[0] == pytest.approx(E / K)
     assert max(history[-5:]) < 1.2, history
     assert model.gates[0].expert_bias[0] < 1.0 - 0.2  # the overloaded expert's bias went down
-    assert model.gates[0].tokens_per_expert.sum() == 0  # counts reset
-    assert model.expert_load_stats() == {}
 
 
-def test_load_counts_only_in_training_mode():
+def test_expert_counts_and_balance_loss_see_real_tokens_only():
+    """Right-padded rows: what the padding routes to must not count, in the loads or in the loss."""
     model = make_model()
     x = torch.randint(0, VOCAB, (2, 8))
-    model.eval()
-    model(x)
-    assert model.expert_load_stats() == {}
-    model.train()
-    model(x)
-    counts = model.gates[0].tokens_per_expert
-    assert counts.sum() == 2 * 8 * model.cfg.n_activated_experts
+    real = torch.ones(2, 8, dtype=torch.bool)
+    real[1, 5:] = False                              # row 1 has 3 pad positions
+    _, routing = model(x, real_tokens=real)
+    for counts in routing.expert_counts:
+        assert counts.sum() == 13 * model.cfg.n_activated_experts
+    # changing what sits in the padded positions changes neither the counts nor the loss
+    # (causal attention: real positions never see the later padding)
+    other = x.clone()
+    other[1, 5:] = (x[1, 5:] + 7) % VOCAB
+    _, routing_other = model(other, real_tokens=real)
+    assert routing_other.balance_loss.item() == pytest.approx(routing.balance_loss.item(), rel=1e-6)
+    for a, b in zip(routing.expert_counts, routing_other.expert_counts):
+        assert torch.equal(a, b)
+    # and with the padding counted as real, the counts do change
+    _, routing_all = model(x, real_tokens=torch.ones_like(real))
+    assert routing_all.expert_counts[0].sum() == 16 * model.cfg.n_activated_experts
+
+
+def test_plain_forward_returns_logits_only():
+    model = make_model()
+    logits = model(torch.randint(0, VOCAB, (2, 8)))
+    assert isinstance(logits, torch.Tensor) and logits.shape == (2, 8, VOCAB)
 
 
 def test_sequence_balance_loss_formula():
-    """alpha * sum_i f_i P_i per sequence (V3 eq. 17-20), against a direct loop."""
-    model = make_model(seq_aux_alpha=0.5)
-    gate = model.gates[0]
-    scores = torch.rand(3, 6, model.cfg.n_routed_experts)
-    indices = torch.topk(scores, model.cfg.n_activated_experts, dim=-1).indices
-    E, K, T = model.cfg.n_routed_experts, model.cfg.n_activated_experts, 6
+    """alpha * sum_i f_i P_i per sequence over its real tokens (V3 eq. 17-20), against a direct loop."""
+    E, K, T = 8, 2, 6
+    scores = torch.rand(3, T, E)
+    indices = torch.topk(scores, K, dim=-1).indices
+    real = torch.ones(3, T, dtype=torch.bool)
+    real[2, 4:] = False
     expected = 0.0
     for b in range(3):
+        steps = [t for t in range(T) if real[b, t]]
         for i in range(E):
-            f = E / (K * T) * sum(int(i in indices[b, t].tolist()) for t in range(T))
-            P = sum(scores[b, t, i] / scores[b, t].sum() for t in range(T)) / T
+            f = E / (K * len(steps)) * sum(int(i in indices[b, t].tolist()) for t in steps)
+            P = sum(scores[b, t, i] / scores[b, t].sum() for t in steps) / len(steps)
             expected += f * P / 3
-    assert gate.sequence_balance_loss(scores, indices).item() == pytest.approx(0.5 * float(expected), rel=1e-5)
+    assert sequence_balance_loss(scores, indices, real, 0.5).item() == pytest.approx(0.5 * float(expected), rel=1e-5)
 
 
-def test_aux_loss_positive_with_gradient_to_gates():
+def test_balance_loss_positive_with_gradient_to_gates():
     model = make_model().train()
-    model(torch.randint(0, VOCAB, (2, 16)))
-    assert model.aux_loss.item() > 0
-    model.aux_loss.backward()
+    x = torch.randint(0, VOCAB, (2, 16))
+    _, routing = model(x, real_tokens=torch.ones_like(x, dtype=torch.bool))
+    assert routing.balance_loss.item() > 0
+    routing.balance_loss.backward()
     for gate in model.gates:
         assert gate.weight.grad is not None and gate.weight.grad.abs().sum() > 0
-    model.eval()
-    model(torch.randint(0, VOCAB, (2, 16)))
-    assert model.aux_loss.item() == 0
 
 
 @pytest.mark.parametrize("preset", ["student", "tiny"])
@@ -210,10 +223,9 @@ def test_dense_config_has_no_moe(preset):
     model = make_model(preset, n_routed_experts=0)
     assert model.gates == []
     assert not any(isinstance(m, MoE) for m in model.modules())
-    model.train()
-    model(torch.randint(0, VOCAB, (2, 8)))
-    assert model.aux_loss.item() == 0
-    assert model.update_expert_bias() == {} and model.expert_load_stats() == {}
+    x = torch.randint(0, VOCAB, (2, 8))
+    _, routing = model(x, real_tokens=torch.ones_like(x, dtype=torch.bool))
+    assert routing.balance_loss.item() == 0 and routing.expert_counts == [] and routing.load_stats() == {}
     assert model.num_params(active_only=True) == model.num_params()
 
 

@@ -1,4 +1,6 @@
 """Sampler tests: cached == uncached, left padding, logprobs for GRPO, stop tokens, top-p, errors."""
+import math
+
 import pytest
 import torch
 from conftest import make_context_model
@@ -48,15 +50,29 @@ def test_logprobs_match_plain_forward(use_cache):
         torch.testing.assert_close(torch.tensor(lp), expected, atol=1e-4, rtol=0)
 
 
-def test_logprobs_ignore_temperature_and_top_p():
-    """GRPO needs log pi(token) of the model itself, not of the tempered/truncated sampler."""
+@pytest.mark.parametrize("temperature", [0.5, 0.7, 1.6])
+def test_grpo_logprobs_are_those_the_sampler_drew_with(temperature):
+    """At a rollout temperature T != 1 the log-probs GRPO's ratio, KL and entropy use
+    (grpo.completion_logprobs, one full forward pass) equal the log-probabilities under which the
+    sampler actually drew the tokens — and differ from the untempered model's."""
+    from r1mini.grpo import completion_batch, completion_logprobs
     model = make_model()
-    new, logprobs = generate(model, PROMPTS, 6, temperature=0.5, top_p=0.8, stop_tokens=[], pad_id=PAD,
-                             return_logprobs=True, generator=torch.Generator().manual_seed(1))
-    for prompt, completion, lp in zip(PROMPTS, new, logprobs):
-        seq = torch.tensor([prompt + completion])
-        expected = token_logprobs(model(seq[:, :-1]), seq[:, 1:])[0, len(prompt) - 1:]
-        torch.testing.assert_close(torch.tensor(lp), expected, atol=1e-4, rtol=0)
+    new, drawn = generate(model, PROMPTS, 8, temperature=temperature, stop_tokens=[], pad_id=PAD,
+                          return_logprobs=True, generator=torch.Generator().manual_seed(1))
+    inputs, targets, mask = completion_batch(PROMPTS, new, PAD, "cpu")
+    used, _ = completion_logprobs(model, inputs, targets, temperature)
+    untempered, _ = completion_logprobs(model, inputs, targets, 1.0)
+    for row, lp in enumerate(drawn):
+        torch.testing.assert_close(used[row][mask[row].bool()], torch.tensor(lp), atol=1e-4, rtol=0)
+        assert (untempered[row][mask[row].bool()] - torch.tensor(lp)).abs().max() > 1e-2
+
+
+def test_top_p_logprobs_are_renormalised_over_the_nucleus():
+    logits = torch.log(torch.tensor([[0.05, 0.5, 0.15, 0.3]])).repeat(500, 1)
+    tokens, logprobs = sample_next(logits, 1.0, 0.7, torch.Generator().manual_seed(0))
+    expected = {1: 0.5 / 0.8, 3: 0.3 / 0.8}                       # the nucleus {1, 3}, renormalised
+    for token, logprob in zip(tokens.tolist(), logprobs.tolist()):
+        assert logprob == pytest.approx(math.log(expected[token]), abs=1e-6)
 
 
 def test_sampling_is_reproducible_with_generator():
@@ -77,10 +93,10 @@ def test_tiny_top_p_is_greedy():
 def test_top_p_keeps_the_nucleus():
     logits = torch.log(torch.tensor([[0.05, 0.5, 0.15, 0.3]])).repeat(2000, 1)
     gen = torch.Generator().manual_seed(0)
-    assert set(sample_next(logits, 1.0, 0.7, gen).tolist()) == {1, 3}          # 0.5 + 0.3 >= 0.7
-    assert set(sample_next(logits, 1.0, 0.9, gen).tolist()) == {1, 3, 2}       # + 0.15
-    assert set(sample_next(logits, 1.0, 1.0, gen).tolist()) == {0, 1, 2, 3}
-    assert set(sample_next(logits, 0.0, 1.0, gen).tolist()) == {1}
+    assert set(sample_next(logits, 1.0, 0.7, gen)[0].tolist()) == {1, 3}          # 0.5 + 0.3 >= 0.7
+    assert set(sample_next(logits, 1.0, 0.9, gen)[0].tolist()) == {1, 3, 2}       # + 0.15
+    assert set(sample_next(logits, 1.0, 1.0, gen)[0].tolist()) == {0, 1, 2, 3}
+    assert set(sample_next(logits, 0.0, 1.0, gen)[0].tolist()) == {1}
 
 
 @pytest.mark.parametrize("use_cache", [True, False])

@@ -1,19 +1,19 @@
 """End-to-end runs of the stage scripts with micro configs: they finish, write their checkpoint,
-metrics and report, resume after an interruption, and reject bad flags with a clear message."""
+metrics and report, resume after a kill exactly as if never killed, never lose a finished run, and
+reject bad flags with a one-line message (exit 2, no traceback)."""
+import functools
 import json
-import math
-import subprocess
-import sys
-from pathlib import Path
+import os
 
 import pytest
+import torch
 
 import train_zero
-from r1mini import evaluate, generate, pretrain
+from r1mini import evaluate, pretrain
 from r1mini.checkpoint import load_checkpoint
-from r1mini.training import read_jsonl
+from r1mini.harness import read_jsonl, window_mean
+from r1mini.sft import SFTConfig
 
-ROOT = Path(__file__).resolve().parents[1]
 MICRO_ZERO = ["--preset", "tiny", "--base-steps", "3", "--steps", "4", "--tasks", "add,logic",
               "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "12", "--eval-problems", "1",
               "--eval-k", "2", "--eval-every", "2", "--resume-every", "2", "--device", "cpu"]
@@ -26,63 +26,190 @@ def base_ckpt(tmp_path_factory):
     return out / "model.pt"
 
 
+def zero_args(base_ckpt, out, *extra):
+    return MICRO_ZERO + ["--base", str(base_ckpt), "--out-dir", str(out), *extra]
+
+
+def without_timings(records):
+    return [{k: v for k, v in r.items() if not k.startswith("time_")} for r in records]
+
+
+def crash_at(monkeypatch, module, name, call_number, exception=KeyboardInterrupt):
+    """Make module.name raise on its call_number-th call (a kill at a chosen moment)."""
+    real, calls = getattr(module, name), {"n": 0}
+
+    def wrapper(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == call_number:
+            raise exception("simulated kill")
+        return real(*a, **kw)
+    monkeypatch.setattr(module, name, wrapper)
+
+
 def test_pretrain_writes_checkpoint_and_metrics(base_ckpt):
     model, tokenizer, meta = load_checkpoint(base_ckpt)
     assert meta["stage"] == "base" and meta["preset"] == "tiny"
     assert [r["step"] for r in read_jsonl(base_ckpt.parent / "metrics.jsonl")] == [3]
-    assert not (base_ckpt.parent / "resume.pt").exists()
+    assert not (base_ckpt.parent / "resume.pt").exists() and not (base_ckpt.parent / ".lock").exists()
 
 
-def test_train_zero_end_to_end_and_resume(tmp_path, base_ckpt, monkeypatch):
-    out = tmp_path / "zero"
-    args = MICRO_ZERO + ["--base", str(base_ckpt), "--out-dir", str(out)]
-    real_step, calls = train_zero.grpo_step, {"n": 0}
+@pytest.fixture(scope="module")
+def uninterrupted_zero(tmp_path_factory, base_ckpt):
+    out = tmp_path_factory.mktemp("zero_whole")
+    assert train_zero.main(zero_args(base_ckpt, out)) == 0
+    return out
 
-    def crash_on_third_step(*a, **kw):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt("simulated kill")
-        return real_step(*a, **kw)
 
-    monkeypatch.setattr(train_zero, "grpo_step", crash_on_third_step)
-    with pytest.raises(KeyboardInterrupt):
-        train_zero.main(args)
-    assert (out / "resume.pt").exists() and not (out / "model.pt").exists()
-    monkeypatch.setattr(train_zero, "grpo_step", real_step)
-    assert train_zero.main(args) == 0
-    steps = [r["step"] for r in read_jsonl(out / "metrics.jsonl") if "reward" in r]
-    assert steps == [1, 2, 3, 4]  # resumed at step 2: nothing repeated, nothing missing
-    assert not (out / "resume.pt").exists()
+def test_train_zero_end_to_end(uninterrupted_zero):
+    out = uninterrupted_zero
+    assert not (out / "resume.pt").exists() and not (out / ".lock").exists()
     _, _, meta = load_checkpoint(out / "model.pt")
     assert meta["stage"] == "zero" and meta["steps"] == 4
-    report = (out / "report.md").read_text()
-    assert "pass@1" in report and "base" in report
+    assert "pass@1" in (out / "report.md").read_text()
     result = json.loads((out / "eval.json").read_text())
-    assert set(result) == {"base", "zero"} and result["zero"]["overall"]["k"] == 2
+    assert set(result) == {"base", "R1-Zero"} and result["R1-Zero"]["overall"]["k"] == 2
+    records = read_jsonl(out / "metrics.jsonl")
+    assert [r["step"] for r in records if "reward" in r] == [1, 2, 3, 4]
+    assert [r["step"] for r in records if "eval_pass@1" in r] == [0, 2, 4]
 
 
-def test_train_zero_report_survives_steps_without_update(tmp_path, base_ckpt, monkeypatch):
+def test_killed_and_resumed_train_zero_is_the_uninterrupted_run(tmp_path, base_ckpt, uninterrupted_zero, monkeypatch):
+    out = tmp_path / "zero"
+    crash_at(monkeypatch, train_zero, "grpo_step", 4)   # killed during step 4, last resume file at step 2
+    with pytest.raises(KeyboardInterrupt):
+        train_zero.main(zero_args(base_ckpt, out))
+    assert (out / "resume.pt").exists() and not (out / "model.pt").exists() and not (out / ".lock").exists()
+    monkeypatch.undo()
+    assert train_zero.main(zero_args(base_ckpt, out)) == 0
+    assert without_timings(read_jsonl(out / "metrics.jsonl")) == \
+        without_timings(read_jsonl(uninterrupted_zero / "metrics.jsonl"))
+    resumed, _, _ = load_checkpoint(out / "model.pt")
+    whole, _, _ = load_checkpoint(uninterrupted_zero / "model.pt")
+    for (name, a), b in zip(resumed.state_dict().items(), whole.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_a_crash_while_writing_the_report_loses_no_training(tmp_path, base_ckpt, monkeypatch):
+    out = tmp_path / "zero"
+    crash_at(monkeypatch, train_zero, "report_card", 1, RuntimeError)
+    with pytest.raises(RuntimeError):
+        train_zero.main(zero_args(base_ckpt, out))
+    assert (out / "resume.pt").exists()
+    monkeypatch.undo()
+    steps_run = []
+    real_step = train_zero.grpo_step
+    monkeypatch.setattr(train_zero, "grpo_step", lambda *a, **kw: steps_run.append(1) or real_step(*a, **kw))
+    assert train_zero.main(zero_args(base_ckpt, out)) == 0
+    assert steps_run == [] and (out / "report.md").exists() and not (out / "resume.pt").exists()
+
+
+def test_finished_runs_and_inputs_are_never_overwritten(tmp_path, base_ckpt, uninterrupted_zero, capsys):
+    log = (uninterrupted_zero / "metrics.jsonl").read_text()
+    assert train_zero.main(zero_args(base_ckpt, uninterrupted_zero)) == 2
+    assert "finished run" in capsys.readouterr().err and (uninterrupted_zero / "metrics.jsonl").read_text() == log
+    # the base's own directory as the output: refused, the base is untouched
+    before = base_ckpt.read_bytes()
+    assert train_zero.main(zero_args(base_ckpt, base_ckpt.parent, "--overwrite")) == 2
+    assert "both this stage's input and its output" in capsys.readouterr().err and base_ckpt.read_bytes() == before
+    # bad flags on a new start leave the old run alone (validation comes first)
+    with pytest.raises(SystemExit) as exit_info:
+        train_zero.main(zero_args(base_ckpt, uninterrupted_zero, "--overwrite", "--tasks", ","))
+    assert exit_info.value.code == 2 and (uninterrupted_zero / "metrics.jsonl").read_text() == log
+
+
+def test_a_directory_in_use_by_a_live_run_is_refused(tmp_path, base_ckpt, capsys):
+    out = tmp_path / "zero"
+    out.mkdir()
+    (out / ".lock").write_text("1")  # pid 1 is always alive
+    assert train_zero.main(zero_args(base_ckpt, out)) == 2
+    assert "in use by a running process" in capsys.readouterr().err
+    (out / ".lock").write_text("999999999")  # a dead run's lock is taken over
+    assert train_zero.main(zero_args(base_ckpt, out, "--steps", "1")) == 0
+
+
+def test_resume_refuses_changed_flags(tmp_path, base_ckpt, monkeypatch, capsys):
+    out = tmp_path / "zero"
+    crash_at(monkeypatch, train_zero, "grpo_step", 3)
+    with pytest.raises(KeyboardInterrupt):
+        train_zero.main(zero_args(base_ckpt, out))
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert train_zero.main(zero_args(base_ckpt, out, "--lr", "0.01", "--seed", "3")) == 2
+    err = capsys.readouterr().err
+    assert "--lr was 0.0003, now 0.01" in err and "--seed was 0, now 3" in err and len(err.strip().splitlines()) == 1
+    assert (out / "resume.pt").exists()
+    assert train_zero.main(zero_args(base_ckpt, out)) == 0                   # the same flags resume
+
+
+def test_overwrite_starts_an_unfinished_run_afresh(tmp_path, base_ckpt, monkeypatch):
+    out = tmp_path / "zero"
+    crash_at(monkeypatch, train_zero, "grpo_step", 4)
+    with pytest.raises(KeyboardInterrupt):
+        train_zero.main(zero_args(base_ckpt, out))
+    monkeypatch.undo()
+    steps_run = []
+    real_step = train_zero.grpo_step
+    monkeypatch.setattr(train_zero, "grpo_step", lambda *a, **kw: steps_run.append(kw["step"]) or real_step(*a, **kw))
+    assert train_zero.main(zero_args(base_ckpt, out, "--lr", "0.01", "--overwrite")) == 0
+    assert steps_run == [0, 1, 2, 3]
+
+
+def test_killed_and_resumed_pretraining_is_the_uninterrupted_run(tmp_path, monkeypatch):
+    from r1mini import sft
+    small_steps = functools.partial(SFTConfig, resume_every=4, log_every=1)
+    monkeypatch.setattr(pretrain, "SFTConfig", small_steps)
+    whole = pretrain.build_base(tmp_path / "whole", "tiny", "cpu", steps=10, evaluate=False)
+    crash_at(monkeypatch, sft, "sft_step", 7)   # killed during step 7; resume file at step 4
+    with pytest.raises(KeyboardInterrupt):
+        pretrain.build_base(tmp_path / "killed", "tiny", "cpu", steps=10, evaluate=False)
+    monkeypatch.undo()
+    monkeypatch.setattr(pretrain, "SFTConfig", small_steps)
+    resumed = pretrain.build_base(tmp_path / "killed", "tiny", "cpu", steps=10, evaluate=False)
+    a, _, _ = load_checkpoint(whole)
+    b, _, _ = load_checkpoint(resumed)
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(x, y), name
+    drop = ("target_tokens_per_s",)
+    assert [{k: v for k, v in r.items() if k not in drop} for r in read_jsonl(whole.parent / "metrics.jsonl")] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in read_jsonl(resumed.parent / "metrics.jsonl")]
+
+
+def test_torn_last_metrics_line_is_dropped_and_a_failed_rewrite_keeps_the_log(tmp_path, monkeypatch):
+    from r1mini.harness import RunDir
+    run = RunDir(tmp_path, {})
+    run.log({"step": 1, "x": 1})
+    with open(run.metrics, "a") as f:
+        f.write('{"step": 2, "x"')           # killed mid-line
+    assert read_jsonl(run.metrics) == [{"step": 1, "x": 1}]
+    before = run.metrics.read_text()
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    with pytest.raises(OSError):
+        run.rewrite_metrics([{"step": 1}])
+    assert run.metrics.read_text() == before
+
+
+def test_report_survives_steps_without_update(tmp_path, base_ckpt, monkeypatch):
     # a step whose groups are all equal makes no update and logs no KL or entropy; the report card
     # must average over the steps that have them instead of crashing at the very end of a run
     real_step = train_zero.grpo_step
 
     def no_update_after_first(*a, **kw):
-        stats, batch = real_step(*a, **kw)
+        stats, sampled = real_step(*a, **kw)
         stats = {k: v for k, v in stats.items() if k not in ("kl", "entropy", "loss")}
         if kw.get("step", 0) == 0:  # only the first step "made an update"
             stats["kl"] = 0.25
-        return stats, batch
+        return stats, sampled
 
     monkeypatch.setattr(train_zero, "grpo_step", no_update_after_first)
     out = tmp_path / "zero"
-    assert train_zero.main(MICRO_ZERO + ["--base", str(base_ckpt), "--out-dir", str(out)]) == 0
+    assert train_zero.main(zero_args(base_ckpt, out)) == 0
     assert "| kl | 0.250 | nan |" in (out / "report.md").read_text()
 
 
 def test_window_mean_skips_rows_without_the_key():
     rows = [{"kl": 0.2}, {"reward": 1.0}, {"kl": 0.4}]
-    assert train_zero.window_mean(rows, "kl") == pytest.approx(0.3)
-    assert math.isnan(train_zero.window_mean([{"reward": 1.0}], "kl"))
+    assert window_mean(rows, "kl") == pytest.approx(0.3)
+    assert window_mean([{"reward": 1.0}], "kl") != window_mean([{"reward": 1.0}], "kl")  # NaN
 
 
 def test_evaluate_cli_writes_json(tmp_path, base_ckpt, capsys):
@@ -96,42 +223,62 @@ def test_evaluate_cli_writes_json(tmp_path, base_ckpt, capsys):
     assert "pass@1" in capsys.readouterr().out
 
 
-def test_generate_cli_answers_a_file(tmp_path, base_ckpt):
-    questions = tmp_path / "q.jsonl"
-    questions.write_text('{"question": "12+34"}\n{"question": "T and F", "id": 7}\n')
-    out = tmp_path / "a.jsonl"
-    assert generate.main(["--ckpt", str(base_ckpt), "--in", str(questions), "--out", str(out),
-                          "--max-new-tokens", "8", "--device", "cpu"]) == 0
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["question"] for r in rows] == ["12+34", "T and F"] and rows[1]["id"] == 7
-    assert all(isinstance(r["response"], str) for r in rows)
+# ---------------------------------------------------------------- every bad input: exit 2, one line
+
+def run_cli(main, argv, capsys) -> tuple[int, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exit_info:  # argparse's own errors
+        code = exit_info.code
+    return code, capsys.readouterr().err
+
+
+BAD_ZERO_FLAGS = [
+    (["--steps", "0"], "--steps"), (["--group-size", "1"], "--group-size"), (["--tasks", "add,division"], "unknown task"),
+    (["--tasks", ","], "at least one task"), (["--device", "cuda:banana"], "device"), (["--loss-agg", "median"], "invalid choice"),
+    (["--temperature", "inf"], "--temperature"), (["--temperature", "nan"], "--temperature"),
+    (["--temperature", "1e-45"], "--temperature"), (["--seed", str(10 ** 23)], "--seed"), (["--base-steps", "-5"], "--base-steps"),
+    (["--base-steps", "0"], "--base-steps"), (["--clip-eps-high", "-5"], "--clip-eps-high"), (["--lr", "nan"], "--lr"),
+    (["--max-new-tokens", "190"], "too large"), (["--zero-std-groups", "maybe"], "invalid choice"),
+]
+
+
+@pytest.mark.parametrize("flags, message", BAD_ZERO_FLAGS)
+def test_train_zero_rejects_bad_flags(tmp_path, base_ckpt, flags, message, capsys):
+    code, err = run_cli(train_zero.main, zero_args(base_ckpt, tmp_path / "zero", *flags), capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "zero").exists()  # nothing was touched
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--ckpt", "/nonexistent/model.pt"], "no checkpoint"),
     (["--ckpt", "X", "--tasks", "division"], "unknown task"),
-    (["--ckpt", "X", "--k", "-1"], "--k must be at least 1"),
+    (["--ckpt", "X", "--tasks", ","], "at least one task"),
+    (["--ckpt", "X", "--k", "-1"], "--k"),
     (["--ckpt", "X", "--device", "tpu"], "unknown device"),
     (["--ckpt", "X", "--top-p", "0"], "--top-p"),
+    (["--ckpt", "X", "--seed", str(10 ** 23)], "--seed"),
+    (["--ckpt", "X", "--n-problems", "100000"], "--n-problems"),
+    (["--ckpt", "X", "--temperature", "nan"], "--temperature"),
+    (["--ckpt", "X", "--json", "/nonexistent/dir/out.json"], "cannot write --json"),
 ])
 def test_evaluate_rejects_bad_flags(argv, message, capsys):
-    assert evaluate.main(argv) == 2
-    assert message in capsys.readouterr().err
+    code, err = run_cli(evaluate.main, argv, capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--steps", "0"], "--steps must be >= 1"),
-    (["--group-size", "1"], "--group-size must be >= 2"),
-    (["--tasks", "add,division"], "unknown task"),
-    (["--device", "cuda:banana"], "device"),
-    (["--loss-agg", "median"], "invalid choice"),
+@pytest.mark.parametrize("argv, message", [
+    (["--lr", "nan"], "--lr"), (["--seed", str(10 ** 23)], "--seed"), (["--steps", "0"], "--steps"),
+    (["--batch-size", "0"], "--batch-size"), (["--device", "tpu"], "unknown device"),
 ])
-def test_train_zero_rejects_bad_flags(flags, message):
-    result = subprocess.run([sys.executable, "train_zero.py", *flags], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 2 and message in result.stderr
-    assert "Traceback" not in result.stderr
+def test_pretrain_rejects_bad_flags(tmp_path, argv, message, capsys):
+    code, err = run_cli(pretrain.main, argv + ["--out-dir", str(tmp_path / "b")], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "b").exists()
 
 
-def test_generate_rejects_missing_input(tmp_path, base_ckpt, capsys):
-    assert generate.main(["--ckpt", str(base_ckpt), "--in", str(tmp_path / "none.jsonl"), "--out", "x"]) == 2
-    assert "no such file" in capsys.readouterr().err
+def test_unwritable_out_dir_is_a_one_line_error(tmp_path, base_ckpt, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, err = run_cli(train_zero.main, zero_args(base_ckpt, blocker / "zero"), capsys)
+    assert code == 2 and "cannot write" in err and len(err.strip().splitlines()) == 1, err

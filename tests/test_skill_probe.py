@@ -32,7 +32,14 @@ def test_probe_spots_of_logic_are_step_results(language):
 
 
 @pytest.mark.parametrize("flags", [["--steps", "0"], ["--direct", "1.5"], ["--slips", "0.6"],
-                                   ["--logic-ops", "nand"], ["--ckpt", "no/such/model.pt"]])
+                                   ["--logic-ops", "nand"], ["--ckpt", "no/such/model.pt"], ["--n-heads", "3"],
+                                   ["--seed", str(10 ** 23)]])
 def test_bad_flags_are_clear_errors(flags, capsys):
     assert skill_probe.main(flags) == 2
-    assert capsys.readouterr().err.startswith("error:")
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+
+
+def test_probe_pretraining_runs_through_the_sft_loop(capsys):
+    assert skill_probe.main(["--steps", "2", "--batch-size", "2", "--problems", "1"]) == 0
+    assert '"add-en"' in capsys.readouterr().out

@@ -1,0 +1,404 @@
+"""The harness: everything a run needs that is not the algorithm. A student can skip this file.
+
+  command lines   ArgumentParser (one-line errors), int_range / float_range flag types, and
+                  parse_grpo_args: every RL stage's flags, checked before any file is touched
+  run directory   RunDir: refuses to clobber a finished run or share a directory with a live
+                  one, keeps metrics.jsonl and resume.pt safe, resumes only with the same flags
+  training odds   make_optimizer, set_lr, check_finite (the NaN guard), Timer
+  reports         rollout_stats (what practitioners watch during RL), report_card, plot_run
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from r1mini.checkpoint import CheckpointError, atomic_torch_save, rng_state, set_rng_state
+from r1mini.config import pick_device
+
+# ---------------------------------------------------------------- command lines
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error (exit 2) and defaults shown in --help."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def int_range(low: int, high: int = 2 ** 31 - 1):
+    """A flag type: an integer in [low, high]."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}], got {value}")
+        return value
+    return parse
+
+
+def float_range(low: float, high: float = math.inf, low_open: bool = False):
+    """A flag type: a finite number in [low, high] (or (low, high] with low_open)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (low_open and value == low) or value > high:
+            bounds = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+            raise argparse.ArgumentTypeError(f"must be a finite number in {bounds}, got {text}")
+        return value
+    return parse
+
+
+SEED = int_range(0, 2 ** 32 - 1)
+
+
+def fail(message: str) -> int:
+    """Print a one-line error for the user and return the exit code 2."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+# ---------------------------------------------------------------- run directory
+
+
+class RunDir:
+    """A stage's output directory: model.pt, metrics.jsonl, resume.pt, report.md, a lock.
+
+    Used as `with RunDir(out_dir, flags, overwrite) as run:`. Before anything is written it refuses
+    a directory that holds a finished run (unless `overwrite`) or that a live process is using.
+    `resume()` either continues from resume.pt — only if the run's flags are unchanged — or starts
+    a fresh metrics log; `finish()` drops resume.pt once every artifact is written."""
+
+    def __init__(self, out_dir, flags: dict, overwrite: bool = False, inputs=()):
+        self.dir, self.overwrite = Path(out_dir), overwrite
+        self.flags = _plain({k: v for k, v in flags.items() if k not in ("device", "overwrite", "resume_every")})
+        self.metrics, self.resume_path, self.model = (self.dir / n for n in ("metrics.jsonl", "resume.pt", "model.pt"))
+        self.lock = self.dir / ".lock"
+        for path in inputs:
+            if Path(path).resolve() == self.model.resolve():
+                raise CheckpointError(f"{path} is both this stage's input and its output; choose another --out-dir")
+        if self.model.exists() and not self.resume_path.exists() and not overwrite:
+            raise CheckpointError(f"{self.dir} holds a finished run; pass --overwrite to replace it, "
+                                  "or choose another --out-dir")
+
+    def __enter__(self):
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            owner = self.lock.read_text().strip() if self.lock.exists() else ""
+            if owner.isdigit() and int(owner) != os.getpid() and _alive(int(owner)):
+                raise CheckpointError(f"{self.dir} is in use by a running process (pid {owner}); wait for it "
+                                      "or choose another --out-dir")
+            self.lock.write_text(str(os.getpid()))
+            if self.overwrite:  # start afresh: an unfinished run's resume file goes too
+                self.resume_path.unlink(missing_ok=True)
+        except OSError as error:
+            raise CheckpointError(f"cannot write to {self.dir}: {error.strerror}") from None
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.unlink(missing_ok=True)
+
+    def resume(self, model, optimizer) -> tuple[int, dict]:
+        """(step, extra) from resume.pt, restoring model, optimizer and RNGs; (0, {}) and a fresh
+        metrics log when there is none."""
+        if not self.resume_path.exists():
+            self.metrics.unlink(missing_ok=True)
+            return 0, {}
+        try:
+            state = torch.load(self.resume_path, map_location="cpu", weights_only=True)
+            saved = state["extra"].pop("flags", {})
+        except Exception as error:  # an atomic save never leaves a torn file; a copied one might
+            raise CheckpointError(f"{self.resume_path} is not a readable resume file ({type(error).__name__}); "
+                                  "delete it to start the stage afresh") from None
+        changed = [f"--{k.replace('_', '-')} was {saved[k]!r}, now {v!r}" for k, v in self.flags.items()
+                   if k in saved and saved[k] != v]
+        if changed:
+            raise CheckpointError(f"{self.resume_path} belongs to a run with other flags ({'; '.join(changed)}); "
+                                  "rerun with the same flags to resume, or --overwrite to start afresh")
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise CheckpointError(f"{self.resume_path} does not fit this model ({type(error).__name__}); "
+                                  "delete it or use --overwrite to start afresh") from None
+        set_rng_state(state["rng"])
+        step = state["step"]
+        self.rewrite_metrics([r for r in read_jsonl(self.metrics) if r.get("step", 0) <= step])
+        print(f"[{self.dir.name}] resuming from step {step} ({self.resume_path})")
+        return step, state["extra"]
+
+    def save_resume(self, model, optimizer, step: int, extra: dict | None = None) -> None:
+        atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                           "rng": rng_state(), "extra": {**(extra or {}), "flags": self.flags}},
+                          self.resume_path)
+
+    def log(self, record: dict) -> None:
+        with open(self.metrics, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def rewrite_metrics(self, records: list[dict]) -> None:
+        tmp = self.metrics.with_name(self.metrics.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
+        os.replace(tmp, self.metrics)  # a kill or full disk mid-write leaves the old log whole
+
+    def finish(self) -> None:
+        """Call after the model, report and every other artifact are written."""
+        self.resume_path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _plain(flags: dict) -> dict:
+    """Flags as values a weights_only load can read back (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items()}
+
+
+def read_jsonl(path) -> list[dict]:
+    """The records of a metrics log; a torn last line (a run killed mid-write) is dropped."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number < len(lines):
+                raise CheckpointError(f"{path}:{number} is not valid JSON; the log is damaged") from None
+            print(f"[harness] dropped a torn last line of {path} (the run was killed while writing it)")
+    return records
+
+
+# ---------------------------------------------------------------- training odds and ends
+
+
+def make_optimizer(model, lr: float, weight_decay: float, betas=(0.9, 0.95)) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (not on norms, biases or embeddings' 1-d params)."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=betas)
+
+
+def set_lr(optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+class NonFiniteLossError(RuntimeError):
+    pass
+
+
+def check_finite(loss: torch.Tensor, step: int, hint: str = "lower the learning rate") -> None:
+    """Stop at once on a NaN/inf loss instead of silently training garbage."""
+    if not torch.isfinite(loss):
+        raise NonFiniteLossError(f"loss is {loss.item()} at step {step}; stopping ({hint}). The last resume "
+                                 "file is kept; start again with a fixed setting (--overwrite or a new --out-dir).")
+
+
+class Timer:
+    """`with timer("sample"): ...` adds the block's wall time to timer.times["time_sample"]."""
+
+    def __init__(self):
+        self.times: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        yield
+        key = f"time_{name}"
+        self.times[key] = self.times.get(key, 0.0) + time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- reports
+
+
+def rollout_stats(sampled, used, eot_id: int) -> dict:
+    """Diagnostics of one GRPO step's rollouts: `sampled` are all groups drawn, `used` the ones the
+    update learns from (dynamic sampling keeps the groups whose rewards differ)."""
+    completions = [c for g in sampled for c in g.completions]
+    lengths = torch.tensor([len(c) for c in completions], dtype=torch.float)
+    totals = torch.cat([g.total_reward for g in sampled])
+    stats = {"reward": float(totals.mean()), "reward_std": float(totals.std()),
+             "frac_reward_zero_std": sum(not g.informative for g in sampled) / len(sampled),
+             "groups_sampled": len(sampled), "groups_used": len(used),
+             "response_length": float(lengths.mean()), "response_length_max": float(lengths.max()),
+             "truncation_rate": sum(not c or c[-1] != eot_id for c in completions) / len(completions)}
+    for name in sampled[0].rewards:
+        stats[f"reward_{name}"] = sum(sum(g.rewards[name]) for g in sampled) / len(completions)
+    return stats
+
+
+def window_mean(rows: list[dict], key: str) -> float:
+    """Mean of `key` over the rows that have it (a step that made no update logs no KL)."""
+    values = [r[key] for r in rows if key in r]
+    return sum(values) / len(values) if values else float("nan")
+
+
+def report_card(title: str, evals: dict[str, dict], metrics: list[dict], settings: str, rl_keys=()) -> str:
+    """Markdown: one column per evaluated model, then (first → last tenth of the steps) the RL
+    quantities in `rl_keys`, then each model's per-level table."""
+    from r1mini.evaluate import format_table
+    names = list(evals)
+    lines = [f"# {title}", "", f"Command: `python {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))}`",
+             "", settings, "", "| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    cell = (lambda v: "–" if v is None else f"{v:.3f}")  # noqa: E731
+    for key in ("pass@1", "cons@k", "pass@k", "mean_length", "reasoned_rate", "reasoned_accuracy", "direct_accuracy",
+                "reflection_rate", "mixing_rate", "language_consistency", "format_rate"):
+        lines.append(f"| {key} (in-distribution) | " + " | ".join(cell(evals[n]["overall"][key]) for n in names) + " |")
+    for key in ("pass@1", "cons@k", "reasoned_rate"):
+        lines.append(f"| {key} (harder than training) | " + " | ".join(cell(evals[n]["hard"][key]) for n in names) + " |")
+    steps = [m for m in metrics if "reward" in m]
+    if steps and rl_keys:
+        tenth = max(1, len(steps) // 10)
+        lines += ["", "During RL (mean of the first → last tenth of steps, on the training rollouts):", "",
+                  "| quantity | start | end |", "|---|---|---|"]
+        lines += [f"| {key} | {window_mean(steps[:tenth], key):.3f} | {window_mean(steps[-tenth:], key):.3f} |"
+                  for key in rl_keys if any(key in r for r in steps)]
+    for name in names:
+        lines += ["", f"## {name}, per level", "", format_table(evals[name])]
+    return "\n".join(lines) + "\n"
+
+
+PANELS = [("reward_accuracy", "train accuracy (rollouts)"), ("eval_pass@1", "held-out pass@1"),
+          ("response_length", "mean response length (tokens)"), ("eval_reasoned_rate", "held-out share reasoned"),
+          ("eval_reflection_rate", "held-out reflection rate"), ("eval_mixing_rate", "held-out language mixing"),
+          ("kl", "KL to reference"), ("groups_sampled", "groups sampled per step"),
+          ("expert_load_max_over_mean", "expert load max/mean"), ("loss", "loss")]
+
+
+def plot_run(metrics_path, out_dir, name: str = "curves.png") -> Path | None:
+    """Learning curves from a metrics.jsonl, if matplotlib is installed (it is optional)."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("[harness] matplotlib not installed: no plots (pip install matplotlib)")
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    records = read_jsonl(metrics_path)
+    panels = [(key, title) for key, title in PANELS if any(key in r for r in records)]
+    if not panels:
+        return None
+    rows = (len(panels) + 2) // 3
+    fig, axes = plt.subplots(rows, 3, figsize=(12.6, 3 * rows), squeeze=False)
+    for ax, (key, title) in zip(axes.flat, panels):
+        points = [(r["step"], r[key]) for r in records if r.get(key) is not None]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="." if len(points) < 30 else None)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.tight_layout()
+    path = Path(out_dir) / name
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------- the RL stages' command line
+
+
+def parse_grpo_args(description: str, out_dir: str, argv=None):
+    """Every knob of a GRPO stage, validated before anything touches a directory (exit 2 on error)."""
+    from r1mini.config import PRESETS
+    from r1mini.grpo import AGGREGATIONS, ZERO_STD_GROUPS, GRPOConfig
+    from r1mini.tasks import TASK_NAMES
+    d = GRPOConfig()
+    p = ArgumentParser(description=description)
+    add = p.add_argument
+    add("--base", default="runs/base/model.pt", help="base checkpoint (built if missing)")
+    add("--out-dir", default=out_dir)
+    add("--overwrite", action="store_true", help="replace a finished run in --out-dir")
+    add("--preset", choices=sorted(PRESETS), help="model size if the base must be built")
+    add("--base-steps", type=int_range(1), help="pretraining steps if the base must be built")
+    add("--device", default="auto", help="auto, cpu, cuda or mps")
+    add("--seed", type=SEED, default=0)
+    add("--steps", type=int_range(1), default=150, help="GRPO steps")
+    add("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks to train on")
+    add("--prompts-per-step", type=int_range(1, 4096), default=d.prompts_per_step)
+    add("--group-size", type=int_range(2, 1024), default=d.group_size, help="G: samples per prompt")
+    add("--lr", type=float_range(0, 1, low_open=True), default=d.lr)
+    add("--kl-coef", type=float_range(0, 100), default=d.kl_coef, help="beta: weight of KL to the reference")
+    add("--clip-eps", type=float_range(0, 1, low_open=True), default=d.clip_eps)
+    add("--clip-eps-high", type=float_range(0, 100, low_open=True), help="upper clip (DAPO clip-higher); default = --clip-eps")
+    add("--updates-per-batch", type=int_range(1, 64), default=d.updates_per_batch, help="mu: gradient steps per rollout")
+    add("--max-new-tokens", type=int_range(1), default=d.max_new_tokens)
+    add("--temperature", type=float_range(0.01, 100), default=d.temperature, help="rollout temperature")
+    add("--loss-agg", choices=AGGREGATIONS, default=d.aggregation, help="seq_mean (GRPO), token_mean (DAPO), constant (Dr. GRPO)")
+    add("--no-std-norm", action="store_true", help="advantages without std division (Dr. GRPO)")
+    add("--zero-std-groups", choices=ZERO_STD_GROUPS, default=d.zero_std_groups,
+        help="groups whose rewards are all equal: resample (DAPO dynamic sampling), drop, or keep")
+    add("--max-sampling-rounds", type=int_range(1, 64), default=d.max_sampling_rounds,
+        help="resample: at most this many batches of prompts per step")
+    add("--no-curriculum", action="store_true", help="sample task levels uniformly")
+    add("--ref-reset-every", type=int_range(0), default=0, help="reset the reference to the policy every N steps (0 = never)")
+    add("--eval-every", type=int_range(0), default=25, help="held-out evaluation every N steps (0 = only at the end)")
+    add("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level in the final evaluation")
+    add("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
+    add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps")
+    args = p.parse_args(argv)
+    try:
+        args.tasks = parse_tasks(args.tasks)
+        args.device = pick_device(args.device)
+        check_sequence_budget(args)
+    except (ValueError, CheckpointError) as error:
+        p.error(str(error))
+    return args
+
+
+def parse_tasks(text: str) -> tuple[str, ...]:
+    from r1mini.tasks import check_task_level
+    tasks = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not tasks:
+        raise ValueError(f"--tasks needs at least one task name, got {text!r}")
+    for task in tasks:
+        check_task_level(task)
+    return tasks
+
+
+EVAL_EXTRA_TOKENS = 32  # evaluation gives answers a little more room than training rollouts
+
+
+def check_sequence_budget(args) -> None:
+    """Longest prompt + --max-new-tokens (+ the evaluation's extra room) must fit the model."""
+    from r1mini.checkpoint import read_checkpoint
+    from r1mini.config import PRESETS, default_preset
+    from r1mini.corpus import render_prompt
+    from r1mini.tasks import HARD_LEVELS, TRAIN_LEVELS, generate_problem
+    from r1mini.tokenizer import get_tokenizer
+    if Path(args.base).exists():
+        max_len = read_checkpoint(args.base)["config"]["max_seq_len"]
+    else:
+        max_len = PRESETS[args.preset or default_preset(args.device)].max_seq_len
+    rng, encode = random.Random(0), get_tokenizer().encode  # questions of a level differ little in length
+    prompt = max(len(encode(render_prompt(generate_problem(rng, task, level, split).question)))
+                 for task in args.tasks for level in TRAIN_LEVELS[task] + HARD_LEVELS[task]
+                 for split in ("train", "test") for _ in range(32))
+    if prompt + args.max_new_tokens + EVAL_EXTRA_TOKENS > max_len:
+        raise ValueError(f"--max-new-tokens {args.max_new_tokens} is too large: the longest prompt ({prompt} tokens) "
+                         f"+ it + {EVAL_EXTRA_TOKENS} for evaluation must fit the model's {max_len} tokens")

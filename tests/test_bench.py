@@ -1,0 +1,42 @@
+"""The benchmark scripts run on a tiny setting and reject bad flags with one line (exit 2)."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import grpo_step as grpo_bench  # noqa: E402
+import sampler as sampler_bench  # noqa: E402
+
+
+def run_cli(main, argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exit_info:
+        code = exit_info.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch", "0"], "--batch"), (["--train-steps", "0"], "--train-steps"), (["--train-steps", "-1"], "--train-steps"),
+    (["--preset", "huge"], "invalid choice"), (["--vocab", "0"], "--vocab"), (["--new-tokens", "0"], "--new-tokens"),
+])
+def test_sampler_bench_rejects_bad_flags(argv, message, capsys):
+    code, err = run_cli(sampler_bench.main, argv, capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "0"], "--steps"), (["--device", "tpu"], "unknown device"), (["--ckpt", "/no/such/model.pt"], "no checkpoint"),
+    (["--kl-coef", "nan"], "--kl-coef"),
+])
+def test_grpo_bench_rejects_bad_flags(argv, message, capsys):
+    code, err = run_cli(grpo_bench.main, argv, capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_sampler_bench_quick_tiny_run(capsys):
+    assert sampler_bench.main(["--preset", "tiny", "--batch", "2", "--new-tokens", "4", "--train-steps", "1"]) is None
+    out = capsys.readouterr().out
+    assert "speed-up" in out and "dense model with the same active parameters" in out

@@ -1,0 +1,80 @@
+"""The numbers the README reports, on hand-computed cases: pass@k, cons@k (ties, no answers,
+normalisation), pass@1 as the mean over k samples, and what response_metrics calls reasoning."""
+import math
+
+import pytest
+
+from r1mini.corpus import render_completion
+from r1mini.evaluate import majority_answer, pass_at_k, response_metrics, summarize
+from r1mini.tasks import Problem, write_solution
+
+
+@pytest.mark.parametrize("n, c, k, expected", [
+    (10, 3, 2, 1 - math.comb(7, 2) / math.comb(10, 2)),   # 1 - 21/45 = 0.5333
+    (10, 3, 1, 0.3),                                       # pass@1 is the plain share
+    (8, 0, 4, 0.0), (8, 8, 4, 1.0),
+    (5, 4, 2, 1.0),                                        # n - c < k: any 2 of 5 contain a right one
+    (4, 1, 4, 1.0),
+])
+def test_pass_at_k_hand_computed(n, c, k, expected):
+    assert pass_at_k(n, c, k) == pytest.approx(expected, abs=1e-12)
+
+
+def test_pass_at_k_n10_c3_k2_is_0_5333():
+    assert round(pass_at_k(10, 3, 2), 4) == 0.5333
+
+
+def test_majority_answer_votes_ties_and_missing_answers():
+    assert majority_answer(["46", "46", "47", None]) == "46"
+    assert majority_answer(["46", "47", "47", "46"]) is None                 # a tie is no majority
+    assert majority_answer(["47", "46", "46", "47"]) is None                 # whatever the sample order
+    assert majority_answer([None, None, None]) is None                        # no answer at all
+    assert majority_answer(["", "  ", "5"]) == "5"                            # empty answers do not vote
+    assert majority_answer([" 46 ", "46\r\n", "47"]) == "46"                  # normalised as the verifier does
+    assert majority_answer(["46\u3000", "46\u3000", "46"]) == "46\u3000"      # ... and no further
+
+
+def record(question, reference, answer, correct, **extra):
+    base = {"question": question, "reference": reference, "answer": answer, "correct": correct, "length": 10,
+            "format": 1.0, "reasoned": 1.0, "reflection": 0.0, "language_consistency": 1.0, "mixed": 0.0}
+    return {**base, **extra}
+
+
+def test_summarize_pass1_is_the_mean_over_samples_and_cons_votes_per_question():
+    records = ([record("1+1", "2", "2", 1.0)] * 3 + [record("1+1", "2", "3", 0.0)]          # 3 of 4 right
+               + [record("2+2", "4", "5", 0.0)] * 2 + [record("2+2", "4", "4", 1.0)] * 2     # tie: no majority
+               + [record("3+3", "6", None, 0.0)] * 4)                                        # never answered
+    summary = summarize(records, k=4)
+    assert summary["pass@1"] == pytest.approx(5 / 12)
+    assert summary["cons@k"] == pytest.approx(1 / 3)
+    assert summary["pass@k"] == pytest.approx(2 / 3)
+    assert summary["n_problems"] == 3
+
+
+def test_cons_agrees_with_the_verifier_on_odd_whitespace():
+    """A `46\\r` answer: the verifier accepts it (\\r\\n is a line ending), so must the vote; an
+    ideographic space the verifier rejects must not win the vote either."""
+    rows = [record("40+6", "46", "46\r", 1.0)] * 2
+    assert summarize(rows, k=2)["cons@k"] == 1.0
+    rows = [record("40+6", "46", "46\u3000", 0.0)] * 2
+    assert summarize(rows, k=2)["cons@k"] == 0.0 and summarize(rows, k=2)["pass@1"] == 0.0
+
+
+def test_response_metrics_reasoned_needs_a_computed_step():
+    problem = Problem("add", 2, "12+34", "46")
+    import random
+    reasoning, answer = write_solution(problem, random.Random(0), ("en",))
+    worked = response_metrics(render_completion(reasoning, answer), "46")
+    assert worked["reasoned"] == 1.0 and worked["correct"] == 1.0 and worked["answer"] == "46"
+    for think in ("12+34", "12 + 34", "I know this one.", "T and F", "46"):
+        metrics = response_metrics(render_completion(think, "46"), "46")
+        assert metrics["reasoned"] == 0.0, think
+    for step in ("2+4+0=06", "2加4加0得06", "7*6=42, +0=42", "7乘6得42", "T and F is F", "T 与 F 得 F"):
+        assert response_metrics(render_completion(step, "46"), "46")["reasoned"] == 1.0, step
+
+
+def test_response_metrics_reflection_and_mixing():
+    metrics = response_metrics(render_completion("2+4+0=07. Wait, 2+4+0 is 6, not 7. 所以答案是46。", "46"), "46")
+    assert metrics["reflection"] == 1.0 and metrics["mixed"] == 1.0
+    plain = response_metrics(render_completion("2+4+0=06, write 6 carry 0.", "46"), "46")
+    assert plain["reflection"] == 0.0 and plain["mixed"] == 0.0
