@@ -135,7 +135,7 @@ def sample_responses(model, tokenizer, problems: list[Problem], k: int, temperat
 
 
 def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: int = 8,
-                   temperature: float = 0.6, top_p: float = 0.95, max_new_tokens: int = 160,
+                   temperature: float = 0.6, top_p: float = 0.95, max_new_tokens: int = 192,
                    include_hard: bool = True, batch_size: int = 256, seed: int = 0,
                    return_records: bool = False) -> dict:
     """Held-out evaluation: {"settings", "overall" (training levels), "hard", "by_task", "by_level",
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     parser.add_argument("--k", type=int_range(1, 256), default=8, help="samples per problem (pass@1 averages them, cons@k votes)")
     parser.add_argument("--temperature", type=float_range(0.01, 100), default=0.6)
     parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=0.95)
-    parser.add_argument("--max-new-tokens", type=int_range(1), default=160)
+    parser.add_argument("--max-new-tokens", type=int_range(1), default=192)
     parser.add_argument("--no-hard", action="store_true", help="skip the harder-than-training levels")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")

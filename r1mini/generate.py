@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="where to write the answered JSONL (with --in)")
     parser.add_argument("--temperature", type=float, default=0.6, help="0 = greedy")
     parser.add_argument("--top-p", type=float, default=0.95)
-    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--max-new-tokens", type=int, default=192)
     parser.add_argument("--samples", type=int, help="answers per question (with --question; default 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=128, help="questions sampled together")
