@@ -52,7 +52,7 @@ class GRPOConfig:
     aggregation: str = DEFAULT_AGGREGATION
     normalize_std: bool = True
     zero_std_groups: str = "resample"  # all-equal groups: resample (DAPO), drop them, or keep them
-    max_sampling_rounds: int = 3     # resample: at most this many batches of questions per step
+    max_sampling_rounds: int = 2     # resample: at most this many batches of questions per step
     grad_clip: float = 1.0
     weight_decay: float = 0.0
 
@@ -113,7 +113,7 @@ def sample_groups(policy, tokenizer, draw_problems: Callable[[int], list[Problem
         if missing <= 0:
             break
         rate = max(sum(g.informative for g in sampled) / len(sampled), 0.25)
-        more = min(math.ceil(missing / rate), 4 * cfg.prompts_per_step)
+        more = min(math.ceil(missing / rate), 2 * cfg.prompts_per_step)
         sampled += rollout(policy, tokenizer, draw_problems(more), cfg, reward_fn, generator)
         rounds += 1
     if cfg.zero_std_groups == "keep":
