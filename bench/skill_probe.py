@@ -37,7 +37,7 @@ from r1mini import tasks  # noqa: E402
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.config import model_config  # noqa: E402
 from r1mini.corpus import StyleMix, render_example, render_prompt, sample_task_level  # noqa: E402
-from r1mini.harness import RunDir  # noqa: E402
+from r1mini.harness import ArgumentParser, RunDir  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.sft import SFTConfig, train_sft  # noqa: E402
 from r1mini.tasks import STEP_TEXT, _render, generate_problem, test_problems, trace  # noqa: E402
@@ -113,7 +113,7 @@ def pretrain(args, tokenizer) -> Transformer:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--ckpt", help="probe this checkpoint (otherwise pretrain a cpu-preset model first)")
     p.add_argument("--steps", type=int, default=600, help="pretraining steps")
     p.add_argument("--batch-size", type=int, default=32)

@@ -15,9 +15,7 @@ goes on.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import sys
 import tempfile
 from pathlib import Path
@@ -28,11 +26,11 @@ from tqdm import tqdm
 from r1mini.checkpoint import load_checkpoint
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
+from r1mini.harness import SEED, ArgumentParser, float_range, int_range
 from r1mini.rewards import extract_answer
 from r1mini.sampler import generate
 from r1mini.tasks import normalize_question
 
-MAX_SEED = 2 ** 63 - 1
 MIN_TEMPERATURE = 1e-3  # below this, logits / temperature overflow to inf and sampling breaks
 
 
@@ -110,23 +108,15 @@ def check_writable(path: Path) -> None:
 
 
 def check_args(args) -> None:
+    """What the flag types cannot check alone: combinations of flags, and the input file."""
     if args.out and not args.inp:
         raise ValueError("--out needs --in (with --question the answers are printed)")
     if args.inp and not args.out:
         raise ValueError("--in needs --out")
     if args.inp and args.samples is not None:
         raise ValueError("--samples only applies to --question (with --in, repeat a line to sample it again)")
-    if not (math.isfinite(args.temperature) and (args.temperature == 0 or args.temperature >= MIN_TEMPERATURE)):
-        raise ValueError(f"--temperature must be 0 (greedy) or a finite number >= {MIN_TEMPERATURE}, "
-                         f"got {args.temperature}")
-    if not 0 < args.top_p <= 1:
-        raise ValueError(f"--top-p must be in (0, 1], got {args.top_p}")
-    if not 0 <= args.seed <= MAX_SEED:
-        raise ValueError(f"--seed must be in [0, 2**63-1], got {args.seed}")
-    for flag, value in (("--max-new-tokens", args.max_new_tokens), ("--samples", args.samples),
-                        ("--batch-size", args.batch_size)):
-        if value is not None and value < 1:
-            raise ValueError(f"{flag} must be at least 1, got {value}")
+    if 0 < args.temperature < MIN_TEMPERATURE:
+        raise ValueError(f"--temperature must be 0 (greedy) or >= {MIN_TEMPERATURE}, got {args.temperature}")
     if args.inp and not Path(args.inp).is_file():
         raise ValueError(f"no such file: {args.inp}")
     if args.out and Path(args.out).resolve() == Path(args.inp).resolve():
@@ -134,18 +124,18 @@ def check_args(args) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Sample answers from a checkpoint.")
+    parser = ArgumentParser(description="Sample answers from a checkpoint.")
     parser.add_argument("--ckpt", required=True)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--question", help='one question, e.g. "4812+5937" or "What is 4817*6?"')
+    source.add_argument("--question", help='one question, e.g. "4812+5937"')
     source.add_argument("--in", dest="inp", help="JSONL file of {\"question\": ...} lines")
     parser.add_argument("--out", help="where to write the answered JSONL (with --in)")
-    parser.add_argument("--temperature", type=float, default=0.6, help="0 = greedy")
-    parser.add_argument("--top-p", type=float, default=0.95)
-    parser.add_argument("--max-new-tokens", type=int, default=192)
-    parser.add_argument("--samples", type=int, help="answers per question (with --question; default 1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=128, help="questions sampled together")
+    parser.add_argument("--temperature", type=float_range(0, 100), default=0.6, help="0 = greedy")
+    parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=0.95)
+    parser.add_argument("--max-new-tokens", type=int_range(1), default=192)
+    parser.add_argument("--samples", type=int_range(1, 10000), help="answers per question (with --question; default 1)")
+    parser.add_argument("--seed", type=SEED, default=0)
+    parser.add_argument("--batch-size", type=int_range(1, 4096), default=128, help="questions sampled together")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     try:

@@ -28,13 +28,13 @@ from r1mini.config import pick_device
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with a one-line error (exit 2) and defaults shown in --help."""
+    """argparse with the one-line error every r1mini command prints (exit 2), defaults in --help."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def int_range(low: int, high: int = 2 ** 31 - 1):

@@ -51,3 +51,12 @@ def make_context_model(preset: str, seed: int, vocab_size: int, **overrides) -> 
         for gate in model.gates:
             gate.expert_bias.normal_(0, 0.05)
     return model.eval()
+
+
+def run_cli(main, argv, capsys) -> tuple[int, str]:
+    """(exit code, stderr) of a command's main(argv); argparse's own errors exit via SystemExit."""
+    try:
+        code = main(argv)
+    except SystemExit as exit_info:
+        code = exit_info.code
+    return code, capsys.readouterr().err

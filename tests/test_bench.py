@@ -3,19 +3,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import grpo_step as grpo_bench  # noqa: E402
 import sampler as sampler_bench  # noqa: E402
-
-
-def run_cli(main, argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exit_info:
-        code = exit_info.code
-    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -36,7 +29,9 @@ def test_grpo_bench_rejects_bad_flags(argv, message, capsys):
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
-def test_sampler_bench_quick_tiny_run(capsys):
+def test_sampler_bench_quick_tiny_run(capsys, monkeypatch):
+    real_peak = sampler_bench.matmul_peak_flops
+    monkeypatch.setattr(sampler_bench, "matmul_peak_flops", lambda: real_peak(n=256, repeats=1))  # seconds saved
     assert sampler_bench.main(["--preset", "tiny", "--batch", "2", "--new-tokens", "4", "--train-steps", "1"]) is None
     out = capsys.readouterr().out
     assert "speed-up" in out and "dense model with the same active parameters" in out

@@ -7,6 +7,7 @@ import os
 
 import pytest
 import torch
+from conftest import run_cli
 
 import train_zero
 from r1mini import evaluate, pretrain
@@ -229,14 +230,6 @@ def test_evaluate_cli_writes_json(tmp_path, base_ckpt, capsys):
 
 
 # ---------------------------------------------------------------- every bad input: exit 2, one line
-
-def run_cli(main, argv, capsys) -> tuple[int, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exit_info:  # argparse's own errors
-        code = exit_info.code
-    return code, capsys.readouterr().err
-
 
 BAD_ZERO_FLAGS = [
     (["--steps", "0"], "--steps"), (["--group-size", "1"], "--group-size"), (["--tasks", "add,division"], "unknown task"),
