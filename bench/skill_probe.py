@@ -20,7 +20,6 @@ lists what each setting gave.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import random
