@@ -35,7 +35,7 @@ from r1mini import tasks  # noqa: E402
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.config import model_config  # noqa: E402
 from r1mini.corpus import StyleMix, render_example, render_prompt, sample_task_level  # noqa: E402
-from r1mini.harness import ArgumentParser, RunDir  # noqa: E402
+from r1mini.harness import ArgumentParser, RunDir, fail  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.sft import SFTConfig, train_sft  # noqa: E402
 from r1mini.tasks import STEP_TEXT, _render, generate_problem, test_problems, trace  # noqa: E402
@@ -143,8 +143,7 @@ def main(argv=None) -> int:
         tokenizer, t0 = get_tokenizer(), time.perf_counter()
         model = load_checkpoint(args.ckpt, "cpu")[0] if args.ckpt else pretrain(args, tokenizer)
     except (ValueError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(str(error))
     shown = ("ckpt", "problems") if args.ckpt else [k for k in vars(args) if k not in ("ckpt", "json")]
     skills = probe(model, tokenizer, args.problems)
     result = {"settings": {k: getattr(args, k) for k in shown},

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from r1mini.checkpoint import load_checkpoint
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
-from r1mini.harness import SEED, ArgumentParser, float_range, int_range
+from r1mini.harness import SEED, ArgumentParser, fail, float_range, int_range
 from r1mini.rewards import extract_answer
 from r1mini.sampler import generate
 
@@ -163,12 +163,9 @@ def main(argv=None) -> int:
                     print(render_prompt(args.question) + response)
                     print(f"--> answer: {extract_answer(response)}\n")
     except ValueError as error:  # CheckpointError is one
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(str(error))
     except OSError as error:  # e.g. the disk fills up while answers are written
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
-        return 2
+        return fail(f"{error.filename}: {error.strerror or error}" if error.filename else str(error.strerror or error))
     return 0
 
 
