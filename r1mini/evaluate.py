@@ -65,7 +65,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 def majority_answer(answers: list[str | None]) -> str | None:
     """The answer most samples agree on, normalised as the verifier does; None when there is no
     answer at all or the top count is tied."""
-    votes = Counter(normalize_answer(a) for a in answers if a is not None and normalize_answer(a))
+    votes = Counter(a for a in (normalize_answer(a) for a in answers if a is not None) if a)
     ranked = votes.most_common(2)
     if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
         return None

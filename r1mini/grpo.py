@@ -109,10 +109,11 @@ def sample_groups(policy, tokenizer, draw_problems: Callable[[int], list[Problem
     sampled = rollout(policy, tokenizer, draw_problems(cfg.prompts_per_step), cfg, reward_fn, generator)
     rounds = 1
     while cfg.zero_std_groups == "resample" and rounds < cfg.max_sampling_rounds:
-        missing = cfg.prompts_per_step - sum(g.informative for g in sampled)
+        informative = sum(g.informative for g in sampled)
+        missing = cfg.prompts_per_step - informative
         if missing <= 0:
             break
-        rate = max(sum(g.informative for g in sampled) / len(sampled), 0.25)
+        rate = max(informative / len(sampled), 0.25)
         more = min(math.ceil(missing / rate), 2 * cfg.prompts_per_step)
         sampled += rollout(policy, tokenizer, draw_problems(more), cfg, reward_fn, generator)
         rounds += 1
@@ -144,12 +145,14 @@ def completion_batch(prompts, completions, pad_id, device):
     return inputs, targets.masked_fill(targets == IGNORE, pad_id), mask
 
 
-def completion_logprobs(model, inputs, targets, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(log π(target), entropy of π) per position, where π = softmax(logits / T): the rollouts were
-    sampled at temperature T, so that is the distribution the ratio, the KL and the entropy are
-    about (for the policy, the old policy and the reference alike). Entropy carries no gradient."""
+def completion_logprobs(model, inputs, targets, temperature: float, with_entropy: bool = False):
+    """log π(target) per position (and, with_entropy, the entropy of π, without gradient), where
+    π = softmax(logits / T): the rollouts were sampled at temperature T, so that is the distribution
+    the ratio, the KL and the entropy are about (for the policy, the old policy and the reference)."""
     logits = model(inputs) / temperature
     logprobs = token_logprobs(logits, targets)
+    if not with_entropy:
+        return logprobs
     with torch.no_grad():
         log_p = torch.log_softmax(logits.float(), dim=-1)
         entropy = -(log_p.exp() * log_p).sum(-1)
@@ -222,13 +225,13 @@ def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[
     inputs, targets, mask = completion_batch([g.prompt for g in groups for _ in g.completions],
                                              [c for g in groups for c in g.completions], tokenizer.pad_id, device)
     with timer("reference"), torch.no_grad(), autocast(device):
-        ref_logprobs = completion_logprobs(ref_model, inputs, targets, cfg.temperature)[0] if cfg.kl_coef else None
-        old_logprobs = completion_logprobs(policy, inputs, targets, cfg.temperature)[0] if cfg.updates_per_batch > 1 else None
+        ref_logprobs = completion_logprobs(ref_model, inputs, targets, cfg.temperature) if cfg.kl_coef else None
+        old_logprobs = completion_logprobs(policy, inputs, targets, cfg.temperature) if cfg.updates_per_batch > 1 else None
     policy.train()
     with timer("update"):
         for _ in range(cfg.updates_per_batch):
             with autocast(device):
-                logprobs, entropy = completion_logprobs(policy, inputs, targets, cfg.temperature)
+                logprobs, entropy = completion_logprobs(policy, inputs, targets, cfg.temperature, with_entropy=True)
                 old = logprobs.detach() if old_logprobs is None else old_logprobs
                 loss, loss_stats = grpo_loss(logprobs, old, ref_logprobs, advantages.to(device), mask, cfg.clip_eps,
                                              cfg.kl_coef, cfg.clip_eps_high, cfg.aggregation,

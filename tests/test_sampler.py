@@ -60,8 +60,8 @@ def test_grpo_logprobs_are_those_the_sampler_drew_with(temperature):
     new, drawn = generate(model, PROMPTS, 8, temperature=temperature, stop_tokens=[], pad_id=PAD,
                           return_logprobs=True, generator=torch.Generator().manual_seed(1))
     inputs, targets, mask = completion_batch(PROMPTS, new, PAD, "cpu")
-    used, _ = completion_logprobs(model, inputs, targets, temperature)
-    untempered, _ = completion_logprobs(model, inputs, targets, 1.0)
+    used = completion_logprobs(model, inputs, targets, temperature)
+    untempered = completion_logprobs(model, inputs, targets, 1.0)
     for row, lp in enumerate(drawn):
         torch.testing.assert_close(used[row][mask[row].bool()], torch.tensor(lp), atol=1e-4, rtol=0)
         assert (untempered[row][mask[row].bool()] - torch.tensor(lp)).abs().max() > 1e-2
