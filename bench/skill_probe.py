@@ -20,6 +20,7 @@ lists what each setting gave.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sys
@@ -71,6 +72,7 @@ def probe(model, tokenizer, n_problems: int = 30) -> dict[str, float]:
             for level in tasks.TRAIN_LEVELS[task]:
                 probs = []
                 for problem in test_problems(task, level, n_problems):
+                    problem = dataclasses.replace(problem, phrasing=language)  # asked in the probed language
                     for before, right in probe_spots(problem, language):
                         (right_id,) = tokenizer.encode(right)
                         logits = model(torch.tensor([tokenizer.encode(before)]))[0, -1]

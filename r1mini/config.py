@@ -17,7 +17,7 @@ import torch
 @dataclass
 class ModelConfig:
     vocab_size: int = 0            # filled in from the tokenizer
-    max_seq_len: int = 256         # RoPE table size and KV-cache capacity
+    max_seq_len: int = 320         # RoPE table size and KV-cache capacity (a 4-digit worked solution is ~150 tokens)
     d_model: int = 128
     n_layers: int = 4
     n_heads: int = 4

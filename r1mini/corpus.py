@@ -6,10 +6,14 @@ several languages. Our synthetic corpus mirrors that mix (all knobs in `StyleMix
 
   direct     a short remark and an answer, no working. Written by a hurried writer who is right
              on easy problems and mostly wrong on hard ones (near misses) — guessing does not pay.
+             Trivial questions (tasks.TRIVIAL_LEVEL: 3+4, 3*4, T and F) are mostly answered this
+             way, and rightly, as people do.
   reasoned   the school algorithm step by step (tasks.write_solution); a few contain an
              uncorrected slip, a few notice a slip and correct it ("wait, ..."), a few end
              with a self-check ("let me check ...").
-  languages  English, Chinese, or both mixed sentence by sentence.
+  languages  a question asked in English or Chinese is answered in its own language most of the
+             time, sometimes in the other one, sometimes in both mixed sentence by sentence — as
+             on the web.
 
 Every example is rendered in the R1-Zero template (`render_prompt` + completion), so the base model
 already "speaks" <think>/<answer> and RL can start from it. Read `StyleMix`, then `render_example`.
@@ -20,7 +24,8 @@ import random
 from dataclasses import dataclass
 from typing import Iterator
 
-from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, Problem, generate_problem, write_direct, write_solution
+from r1mini.tasks import (TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, generate_problem, write_direct,
+                          write_solution)
 
 # A shortened form of R1-Zero's template (R1 v1, Table 1): same structure, fewer tokens, because a
 # 2M-parameter model pays for every prompt token on a CPU.
@@ -40,34 +45,41 @@ def render_completion(reasoning: str, answer: str) -> str:
 class StyleMix:
     # Defaults chosen with bench/skill_probe.py (README, "Design notes"): more slips or direct answers
     # leave the base unable to do its own steps, and then RL has no good reasoning to amplify.
-    direct: float = 0.3              # share of direct answers (the rest reason step by step)
+    direct: float = 0.3              # share of direct answers (the rest reason step by step) ...
+    trivial_direct: float = 0.7      # ... and at the trivial level, where people just know the answer
+    trivial_right: float = 0.95      # how often a direct answer at the trivial level is right
     slip_uncorrected: float = 0.04   # reasoned examples with an error that goes unnoticed
     slip_corrected: float = 0.04     # reasoned examples that catch and fix an error ("wait, ...")
     self_check: float = 0.12         # reasoned examples that re-verify a step after answering
-    english: float = 0.5             # language of an example: English / Chinese / mixed
-    chinese: float = 0.3
+    own_language: float = 0.7        # answered in the question's language / the other one / mixed
+    other_language: float = 0.15
 
 
-def direct_accuracy(task: str, level: int) -> float:
-    """How often the hurried writer's direct answer is right: 60% at level 2, 5% from level 5
-    (logic: a coin flip with a small edge)."""
+def direct_accuracy(task: str, level: int, mix: StyleMix = StyleMix()) -> float:
+    """How often the hurried writer's direct answer is right: `mix.trivial_right` at the trivial
+    level, 60% at level 2, 5% from level 5 (logic: a coin flip with a small edge)."""
+    if level == TRIVIAL_LEVEL:
+        return mix.trivial_right
     if task == "logic":
         return max(0.5, 0.8 - 0.05 * level)
     return max(0.05, 1.0 - 0.2 * level)
 
 
-def pick_languages(rng: random.Random, mix: StyleMix) -> tuple[str, ...]:
+def pick_languages(rng: random.Random, mix: StyleMix, question_language: str) -> tuple[str, ...]:
+    """The language(s) of an answer to a question in `question_language`; two = mixed."""
     roll = rng.random()
-    if roll < mix.english:
-        return ("en",)
-    return ("zh",) if roll < mix.english + mix.chinese else ("en", "zh")
+    if roll < mix.own_language:
+        return (question_language,)
+    other = "zh" if question_language == "en" else "en"
+    return (other,) if roll < mix.own_language + mix.other_language else ("en", "zh")
 
 
 def render_example(problem: Problem, rng: random.Random, mix: StyleMix = StyleMix()) -> tuple[str, str]:
     """(prompt, completion) for one corpus example in a randomly drawn style."""
-    languages = pick_languages(rng, mix)
-    if rng.random() < mix.direct:
-        remark, answer = write_direct(problem, rng, direct_accuracy(problem.task, problem.level), rng.choice(languages))
+    languages = pick_languages(rng, mix, problem.language)
+    if rng.random() < (mix.trivial_direct if problem.level == TRIVIAL_LEVEL else mix.direct):
+        remark, answer = write_direct(problem, rng, direct_accuracy(problem.task, problem.level, mix),
+                                      rng.choice(languages))
         return render_prompt(problem.question), render_completion(remark, answer)
     roll = rng.random()
     slip = roll < mix.slip_uncorrected + mix.slip_corrected

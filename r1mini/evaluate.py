@@ -7,9 +7,11 @@
 
 Besides accuracy it measures what the paper's plots show about *how* the model answers: response
 length, share of responses that reason step by step (vs. answer directly) and the accuracy of
-each style, the rate of reflection phrases ("wait", "check", "等等", …), the format rate, and
-language mixing in the reasoning. "overall" covers the training levels; "hard" the harder-than-
-training levels (generalisation). Greedy decoding is not used: a base model that answers either
+each style, the rate of reflection phrases ("wait", "check", "等等", …), the format rate, and the
+reasoning's language measured against the *question's* language (asked in English or Chinese, half
+each): consistency, the share reasoning only in it, mixing. "overall" covers the training levels;
+"hard" the harder-than-training levels (generalisation); "by_language" the training levels per
+question language. Greedy decoding is not used: a base model that answers either
 directly or step by step is a distribution, and the paper's protocol is sampling.
 
 CLI:  python -m r1mini.evaluate --ckpt runs/base/model.pt [--json out.json]
@@ -32,7 +34,7 @@ from r1mini.corpus import render_prompt
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
                             language_word_counts, reasoning_text)
 from r1mini.sampler import generate
-from r1mini.tasks import HARD_LEVELS, TASK_NAMES, TRAIN_LEVELS, Problem, normalize_answer, test_problems
+from r1mini.tasks import HARD_LEVELS, LANGUAGES, TASK_NAMES, TRAIN_LEVELS, Problem, normalize_answer, test_problems
 
 REFLECTION = re.compile(r"\b(?:wait|check|verify)\b|等等|检查|验证", re.IGNORECASE)
 # one *computed* step of any task, in either language — an operation with its result, so a think
@@ -42,16 +44,18 @@ REASONING_STEP = re.compile(r"\d(?:\s*(?:[+*]|加|乘)\s*\d+)+\s*(?:=|得)\s*\d"
                             r"|\b[TF] (?:and|or|xor|与|或|异或) [TF] (?:is|得) [TF]\b")
 
 
-def response_metrics(completion: str, answer: str) -> dict:
-    """Everything we measure about one sampled response."""
+def response_metrics(completion: str, answer: str, language: str = "en") -> dict:
+    """Everything we measure about one sampled response to a question asked in `language`."""
     reasoning = reasoning_text(completion)
     words = language_word_counts(reasoning)
+    consistency = language_consistency(completion, language)
     return {
         "correct": accuracy_reward(completion, answer),
         "format": format_reward(completion),
         "reasoned": float(bool(REASONING_STEP.search(reasoning))),
         "reflection": float(bool(REFLECTION.search(reasoning))),
-        "language_consistency": language_consistency(completion),
+        "language_consistency": consistency,
+        "own_language": float(consistency == 1.0),  # every word of the reasoning in the question's language
         "mixed": float(words["en"] > 0 and words["zh"] > 0),
         "answer": extract_answer(completion),
     }
@@ -99,8 +103,15 @@ def summarize(records: list[dict], k: int) -> dict:
         "direct_accuracy": _mean(r["correct"] for r in direct),
         "reflection_rate": _mean(r["reflection"] for r in records),
         "language_consistency": _mean(r["language_consistency"] for r in records),
+        "own_language_rate": _mean(r["own_language"] for r in records),
         "mixing_rate": _mean(r["mixed"] for r in records),
     }
+
+
+def by_language(records: list[dict], k: int) -> dict:
+    """One summary per question language; its language metrics compare the reasoning with that
+    language (records carry 'language', the question's)."""
+    return {lang: summarize([r for r in records if r["language"] == lang], k) for lang in LANGUAGES}
 
 
 def sample_responses(model, tokenizer, problems: list[Problem], k: int, temperature: float, top_p: float,
@@ -118,16 +129,17 @@ def sample_responses(model, tokenizer, problems: list[Problem], k: int, temperat
         for problem, tokens in zip(chunk, outputs):
             completion = tokenizer.decode(tokens)
             records.append({"task": problem.task, "level": problem.level, "question": problem.question,
-                            "reference": problem.answer, "completion": completion, "length": len(tokens),
-                            **response_metrics(completion, problem.answer)})
+                            "language": problem.language, "reference": problem.answer, "completion": completion,
+                            "length": len(tokens), **response_metrics(completion, problem.answer, problem.language)})
     return records
 
 
 def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: int = 8,
-                   temperature: float = 0.6, top_p: float = 0.95, max_new_tokens: int = 160,
+                   temperature: float = 0.6, top_p: float = 0.95, max_new_tokens: int = 192,
                    include_hard: bool = True, batch_size: int = 256, seed: int = 0,
                    return_records: bool = False) -> dict:
-    """Held-out evaluation: {"settings", "overall" (training levels), "hard", "by_task", "by_level"}."""
+    """Held-out evaluation: {"settings", "overall" (training levels), "hard", "by_task", "by_level",
+    "by_language" (training levels, per question language)}."""
     problems = []
     for task in tasks:
         levels = TRAIN_LEVELS[task] + (HARD_LEVELS[task] if include_hard else ())
@@ -144,6 +156,7 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
         "by_task": {t: summarize([r for r in in_dist if r["task"] == t], k) for t in tasks},
         "by_level": {f"{t}-{lv}": summarize([r for r in records if r["task"] == t and r["level"] == lv], k)
                      for t in tasks for lv in TRAIN_LEVELS[t] + (HARD_LEVELS[t] if include_hard else ())},
+        "by_language": by_language(in_dist, k),
     }
     if return_records:
         result["records"] = records
@@ -152,7 +165,7 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
 
 COLUMNS = [("pass@1", "pass@1"), ("cons@k", "cons@k"), ("format_rate", "format"), ("mean_length", "length"),
            ("reasoned_rate", "reasoned"), ("reasoned_accuracy", "acc|reasoned"), ("direct_accuracy", "acc|direct"),
-           ("reflection_rate", "reflect"), ("mixing_rate", "lang-mix")]
+           ("reflection_rate", "reflect"), ("mixing_rate", "lang-mix"), ("own_language_rate", "own-lang")]
 
 
 def _cell(value, key) -> str:
@@ -162,13 +175,15 @@ def _cell(value, key) -> str:
 
 
 def format_table(result: dict) -> str:
-    """A markdown table: one row per task-level, then the in-distribution and hard summaries."""
+    """A markdown table: one row per task-level, then the in-distribution and hard summaries, then the
+    in-distribution questions per question language."""
     k = result["settings"]["k"]
     header = "| set | " + " | ".join(name.replace("k", str(k)) if name == "cons@k" else name for _, name in COLUMNS) + " |"
     lines = [header, "|" + "---|" * (len(COLUMNS) + 1)]
     rows = list(result["by_level"].items()) + [("**in-distribution**", result["overall"])]
     if result.get("hard"):
         rows.append(("**harder than training**", result["hard"]))
+    rows += [(f"**asked in {lang}**", summary) for lang, summary in result.get("by_language", {}).items()]
     for name, summary in rows:
         lines.append(f"| {name} | " + " | ".join(_cell(summary[key], key) for key, _ in COLUMNS) + " |")
     return "\n".join(lines)
@@ -185,7 +200,7 @@ def main(argv=None) -> int:
     parser.add_argument("--k", type=int_range(1, 256), default=8, help="samples per problem (pass@1 averages them, cons@k votes)")
     parser.add_argument("--temperature", type=float_range(0.01, 100), default=0.6)
     parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=0.95)
-    parser.add_argument("--max-new-tokens", type=int_range(1), default=160)
+    parser.add_argument("--max-new-tokens", type=int_range(1), default=192)
     parser.add_argument("--no-hard", action="store_true", help="skip the harder-than-training levels")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")

@@ -3,12 +3,15 @@
     python -m r1mini.generate --ckpt runs/zero/model.pt --question "4812+5937"
     python -m r1mini.generate --ckpt runs/zero/model.pt --in questions.jsonl --out answers.jsonl
 
-Questions use the task formats in the README ("4812+5937", "4817*6", "(T and F) or T").
+Questions use the task formats in the README ("4812+5937", "What is 4817*6?", "(T and F) or T 的结果是什么？");
+each goes through `tasks.normalize_question`, which accepts what people type ("12 + 35 =", "t and f")
+and refuses unsupported questions ("12-3") rather than answer them as another question.
 Each line of --in is {"question": ...}; --out gets the same objects with "response" added
 (the full completion, <think> and <answer> included) and "answer" (the extracted answer or null).
 Answers are written batch by batch, so a killed run keeps what it answered. Every question gets its
 own token budget, min(--max-new-tokens, what the model's context has left after its prompt); a
-question that leaves no room at all gets "response": null and an "error", and the run goes on.
+question that is refused or leaves no room at all gets "response": null and an "error", and the run
+goes on.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from r1mini.corpus import render_prompt
 from r1mini.harness import SEED, ArgumentParser, fail, float_range, int_range
 from r1mini.rewards import extract_answer
 from r1mini.sampler import generate
+from r1mini.tasks import normalize_question
 
 MIN_TEMPERATURE = 1e-3  # below this, logits / temperature overflow to inf and sampling breaks
 
@@ -41,7 +45,8 @@ def too_long_error(prompt_tokens: int, max_seq_len: int) -> str | None:
 def answer_batches(model, tokenizer, questions: list[str], temperature: float, top_p: float,
                    max_new_tokens: int, seed: int, batch_size: int = 128):
     """Yield, for each batch of questions in input order, one (response, error) pair per question:
-    the decoded completion and None, or None and why the question could not be answered.
+    the decoded completion and None, or None and why the question could not be answered (refused
+    by `normalize_question`, or too long).
 
     Each question's budget is its own: min(max_new_tokens, max_seq_len - its prompt length). A batch
     is sampled once per distinct budget, so one long question never cuts the others' answers short."""
@@ -49,9 +54,15 @@ def answer_batches(model, tokenizer, questions: list[str], temperature: float, t
     generator = torch.Generator(device=device).manual_seed(seed)
     max_seq_len = model.cfg.max_seq_len
     for start in range(0, len(questions), batch_size):
-        prompts = [tokenizer.encode(render_prompt(q)) for q in questions[start: start + batch_size]]
-        results = [(None, too_long_error(len(p), max_seq_len)) for p in prompts]
-        budgets = [min(max_new_tokens, max_seq_len - len(p)) for p in prompts]
+        prompts, results = [], []
+        for question in questions[start: start + batch_size]:
+            try:
+                prompts.append(tokenizer.encode(render_prompt(normalize_question(question))))
+                results.append((None, too_long_error(len(prompts[-1]), max_seq_len)))
+            except ValueError as refused:
+                prompts.append([])
+                results.append((None, str(refused)))
+        budgets = [0 if error else min(max_new_tokens, max_seq_len - len(p)) for p, (_, error) in zip(prompts, results)]
         for budget in sorted({b for b in budgets if b >= 1}, reverse=True):
             rows = [i for i, b in enumerate(budgets) if b == budget]
             outputs = generate(model, [prompts[i] for i in rows], budget, temperature=temperature, top_p=top_p,
@@ -121,7 +132,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="where to write the answered JSONL (with --in)")
     parser.add_argument("--temperature", type=float_range(0, 100), default=0.6, help="0 = greedy")
     parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=0.95)
-    parser.add_argument("--max-new-tokens", type=int_range(1), default=160)
+    parser.add_argument("--max-new-tokens", type=int_range(1), default=192)
     parser.add_argument("--samples", type=int_range(1, 10000), help="answers per question (with --question; default 1)")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--batch-size", type=int_range(1, 4096), default=128, help="questions sampled together")
@@ -129,12 +140,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         check_args(args)
+        question = None if args.inp else normalize_question(args.question)  # refused before loading a model
         rows = read_questions(Path(args.inp)) if args.inp else [{"question": args.question}] * (args.samples or 1)
         if args.out:
             check_writable(Path(args.out))
         model, tokenizer, _ = load_checkpoint(args.ckpt, pick_device(args.device))
         if not args.inp:
-            error = too_long_error(len(tokenizer.encode(render_prompt(args.question))), model.cfg.max_seq_len)
+            error = too_long_error(len(tokenizer.encode(render_prompt(question))), model.cfg.max_seq_len)
             if error:
                 raise ValueError(error)
         batches = answer_batches(model, tokenizer, [r["question"] for r in rows], args.temperature, args.top_p,
@@ -155,12 +167,12 @@ def main(argv=None) -> int:
                     f.flush()  # a killed run keeps every batch written so far
                     done += len(results)
                     progress.update(len(results))
-            skipped = f" ({errors} questions too long for this model, marked with \"error\")" if errors else ""
+            skipped = f" ({errors} questions refused or too long for this model, marked with \"error\")" if errors else ""
             print(f"wrote {len(rows)} answers to {args.out}{skipped}")
         else:
             for results in batches:
                 for response, _ in results:
-                    print(render_prompt(args.question) + response)
+                    print(render_prompt(question) + response)
                     print(f"--> answer: {extract_answer(response)}\n")
     except ValueError as error:  # CheckpointError is one
         return fail(str(error))

@@ -47,7 +47,7 @@ class GRPOConfig:
     clip_eps: float = 0.2            # ε (ε_low)
     clip_eps_high: float | None = None  # asymmetric clip ("clip-higher", DAPO); None = ε
     updates_per_batch: int = 1       # μ
-    max_new_tokens: int = 128
+    max_new_tokens: int = 160        # a clean mul-4 solution is up to ~150 tokens
     temperature: float = 0.7         # R1 uses 1.0 (why 0.7 here: README, "Design notes")
     aggregation: str = DEFAULT_AGGREGATION
     normalize_std: bool = True

@@ -272,6 +272,10 @@ def report_card(title: str, evals: dict[str, dict], metrics: list[dict], setting
         lines.append(f"| {key} (in-distribution) | " + " | ".join(cell(evals[n]["overall"][key]) for n in names) + " |")
     for key in ("pass@1", "cons@k", "reasoned_rate"):
         lines.append(f"| {key} (harder than training) | " + " | ".join(cell(evals[n]["hard"][key]) for n in names) + " |")
+    for lang in evals[names[0]]["by_language"]:  # the reasoning's language against the question's
+        for key in ("pass@1", "language_consistency", "own_language_rate", "mixing_rate"):
+            lines.append(f"| {key} (asked in {lang}) | " + " | ".join(cell(evals[n]["by_language"][lang][key])
+                                                                     for n in names) + " |")
     steps = [m for m in metrics if "reward" in m]
     if steps and rl_keys:
         tenth = max(1, len(steps) // 10)

@@ -4,29 +4,45 @@ R1's reasoning RL uses problems whose answers can be checked by a rule (R1 §2.2
 rewards ... the model is required to provide the final answer in a specified format"). r1mini
 uses three families that a ~2M-parameter model can learn on a CPU:
 
-  add    n-digit + n-digit addition          "4812+5937"   (both operands have exactly n digits)
-  mul    n-digit × 1-digit multiplication    "4817*6"
-  logic  left-nested boolean chain           "((T and F) or T) xor F"
+  add    a number of 1-n digits + one of 1-n digits, one has n     "57+384" (level 3)
+  mul    an n-digit number × one digit 2-9                          "4817*6" (level 4)
+  logic  a left-nested boolean chain of n operators                 "((T and F) or T) xor F" (level 3)
 
-Each family has difficulty levels; `hard_levels` are never used for training and measure
-generalisation. Read in this order:
+The level n is the difficulty: digits of the longer operand (add), of the multi-digit operand (mul),
+number of operators (logic). Level 1, `TRIVIAL_LEVEL`, is the trivial end (single-digit sums and
+products, one logic operator): questions people answer without working. `HARD_LEVELS` are never
+used for training and measure generalisation.
+
+A Problem keeps its canonical `expression` ("57+384": what the verifier, the traces and the
+train/test split read) apart from the `question` the model is asked, which is phrased in English or
+Chinese (`PHRASINGS`): "57+384", "What is 57+384?" or "57+384等于多少？". `normalize_question` turns
+what people type into one of these forms, or refuses it. Read in this order:
   1. Problem, and `generate_problem` (seeded; `is_test_question` splits train/test by hash)
   2. the trace functions: they run the school algorithm step by step, optionally with a *slip*
      (one wrong intermediate value that then propagates, as a careless human would)
   3. `write_solution`: renders a trace as reasoning text in English, Chinese or a mix of both,
      optionally with the slip noticed and corrected ("wait, ...") or with a self-check
-  4. `verify`: the exact rule that decides whether an answer is right.
+  4. `verify`: the exact rule that decides whether an answer is right
+  5. `normalize_question`: questions as people type them.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import itertools
 import random
+import re
 from dataclasses import dataclass
 
 TASK_NAMES = ("add", "mul", "logic")
-TRAIN_LEVELS = {"add": (2, 3), "mul": (2, 3), "logic": (2, 3)}
-HARD_LEVELS = {"add": (4, 5), "mul": (4, 5), "logic": (4, 5)}
+TRIVIAL_LEVEL = 1  # single-digit sums and products, single-operator logic: answered directly by most people
+TRAIN_LEVELS = {task: (1, 2, 3, 4) for task in TASK_NAMES}
+HARD_LEVELS = {task: (5, 6) for task in TASK_NAMES}
 LANGUAGES = ("en", "zh")
+PHRASINGS = ("bare", "en", "zh")  # "57+384" (counted as English), "What is 57+384?", "57+384等于多少？"
+QUESTION_FORMS = {"bare": "{}", "en": "What is {}?", "zh": "{}等于多少？"}
+LOGIC_QUESTION_FORMS = dict(QUESTION_FORMS, zh="{} 的结果是什么？")  # a truth value is a result, not an amount
+EVAL_PHRASINGS = ("bare", "zh", "en", "zh")  # held-out problems: half Chinese, half English (both forms)
 TEST_FRACTION_MOD = 10  # one question in ten (by hash) belongs to the held-out test split
 
 
@@ -34,8 +50,19 @@ TEST_FRACTION_MOD = 10  # one question in ten (by hash) belongs to the held-out 
 class Problem:
     task: str
     level: int
-    question: str
+    expression: str      # canonical problem text: "57+384", "4817*6", "(T and F) or T"
     answer: str          # canonical answer text: what `verify` compares against
+    phrasing: str = "bare"  # how the question is asked: one of PHRASINGS
+
+    @property
+    def language(self) -> str:
+        """The question's language, "en" or "zh" (the bare form counts as English)."""
+        return "zh" if self.phrasing == "zh" else "en"
+
+    @property
+    def question(self) -> str:
+        """The question as the model sees it, e.g. "57+384等于多少？"."""
+        return (LOGIC_QUESTION_FORMS if self.task == "logic" else QUESTION_FORMS)[self.phrasing].format(self.expression)
 
 
 def check_task_level(task: str, level: int | None = None) -> None:
@@ -46,17 +73,20 @@ def check_task_level(task: str, level: int | None = None) -> None:
         raise ValueError(f"task {task!r} has levels {TRAIN_LEVELS[task] + HARD_LEVELS[task]}, not {level}")
 
 
-def is_test_question(task: str, question: str) -> bool:
-    """Hash split: a question is in the test split iff its hash says so. Train and test can
-    therefore never overlap, whatever seeds the generators use."""
-    digest = hashlib.sha256(f"{task}|{question}".encode()).digest()
-    return digest[0] % TEST_FRACTION_MOD == 0
+def is_test_question(task: str, expression: str) -> bool:
+    """Hash split of the canonical expression: it is in the test split iff its hash says so. Train and
+    test can therefore never overlap, whatever seeds the generators use, and a question cannot be in
+    train in one phrasing and in test in another. 64 bits of the hash, so that `% 10` is unbiased
+    (one byte would give 26/256); the small levels hold 7 (add-1), 9 (mul-1) and 3 (logic-1) test
+    questions."""
+    digest = hashlib.sha256(f"{task}|{expression}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % TEST_FRACTION_MOD == 0
 
 
 # ---------------------------------------------------------------- problem generators
 
 def _random_number(rng: random.Random, n_digits: int) -> int:
-    return rng.randint(10 ** (n_digits - 1), 10 ** n_digits - 1)
+    return rng.randint(10 ** (n_digits - 1) if n_digits > 1 else 0, 10 ** n_digits - 1)
 
 
 LOGIC_OPS = ("and", "or", "xor")
@@ -70,15 +100,25 @@ def _tf(value: bool) -> str:
     return "T" if value else "F"
 
 
-def _parse_logic(question: str) -> tuple[list[bool], list[str]]:
-    words = question.replace("(", " ").replace(")", " ").split()
+def _logic_chain(values: list[str], ops: list[str]) -> str:
+    """The canonical left-nested text: "((T and F) or T) xor F" (outermost brackets add nothing)."""
+    text = values[0]
+    for op, value in zip(ops, values[1:]):
+        text = f"({text} {op} {value})"
+    return text[1:-1] if ops else text
+
+
+def _parse_logic(expression: str) -> tuple[list[bool], list[str]]:
+    words = expression.replace("(", " ").replace(")", " ").split()
     values = [w == "T" for w in words[0::2]]
     return values, words[1::2]
 
 
 def _raw_problem(rng: random.Random, task: str, level: int) -> Problem:
-    if task == "add":
-        a, b = _random_number(rng, level), _random_number(rng, level)
+    if task == "add":  # the longer operand has `level` digits, the other 1 to `level`, in either order
+        lengths = [level, rng.randint(1, level)]
+        rng.shuffle(lengths)
+        a, b = (_random_number(rng, n) for n in lengths)
         return Problem(task, level, f"{a}+{b}", str(a + b))
     if task == "mul":
         a, d = _random_number(rng, level), rng.randint(2, 9)
@@ -86,33 +126,35 @@ def _raw_problem(rng: random.Random, task: str, level: int) -> Problem:
     if task == "logic":
         values = [rng.random() < 0.5 for _ in range(level + 1)]
         ops = [rng.choice(LOGIC_OPS) for _ in range(level)]
-        text, result = _tf(values[0]), values[0]
+        result = values[0]
         for op, value in zip(ops, values[1:]):
             result = _apply_logic(op, result, value)
-            text = f"({text} {op} {_tf(value)})"
-        return Problem(task, level, text[1:-1], _tf(result))  # outermost brackets add nothing
+        return Problem(task, level, _logic_chain([_tf(v) for v in values], ops), _tf(result))
     raise ValueError(f"unknown task {task!r}")
 
 
 def generate_problem(rng: random.Random, task: str, level: int, split: str = "train") -> Problem:
-    """One problem from `split` ("train" or "test"), drawn with `rng` (reproducible)."""
+    """One problem from `split` ("train" or "test"), drawn with `rng` (reproducible), in a random
+    phrasing."""
     check_task_level(task, level)
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    while True:
+    for _ in range(10_000):  # a level always has questions in both splits (tests check it); never hang
         problem = _raw_problem(rng, task, level)
-        if is_test_question(task, problem.question) == (split == "test"):
-            return problem
+        if is_test_question(task, problem.expression) == (split == "test"):
+            return dataclasses.replace(problem, phrasing=rng.choice(PHRASINGS))
+    raise ValueError(f"no {split} questions found for {task}-{level}")
 
 
 def test_problems(task: str, level: int, n: int, seed: int = 1234) -> list[Problem]:
-    """Up to n distinct held-out problems (fewer when the level has fewer distinct questions)."""
+    """Up to n held-out problems with distinct expressions (fewer when the level has fewer: add-1 has
+    100 questions in all, mul-1 80, logic-1 12), phrased in turn as EVAL_PHRASINGS says."""
     rng, seen, problems = random.Random(f"{seed}-{task}-{level}"), set(), []
     for _ in range(50 * n):
         problem = generate_problem(rng, task, level, split="test")
-        if problem.question not in seen:
-            seen.add(problem.question)
-            problems.append(problem)
+        if problem.expression not in seen:
+            seen.add(problem.expression)
+            problems.append(dataclasses.replace(problem, phrasing=EVAL_PHRASINGS[len(problems) % len(EVAL_PHRASINGS)]))
             if len(problems) == n:
                 break
     return problems
@@ -137,9 +179,10 @@ def trace(problem: Problem, slip_step: int | None = None, rng: random.Random | N
     rng = rng or random.Random(0)
     steps: list[dict] = []
     if problem.task == "add":
-        a, b = (int(x) for x in problem.question.split("+"))
+        a, b = (_digits_lsb_first(int(x)) for x in problem.expression.split("+"))
         carry, written = 0, []
-        for i, (da, db) in enumerate(zip(_digits_lsb_first(a), _digits_lsb_first(b))):
+        # the written method pads the shorter operand with 0s: "7+384" has the columns 7+4, 0+8, 0+3
+        for i, (da, db) in enumerate(itertools.zip_longest(a, b, fillvalue=0)):
             right = da + db + carry
             total = _wrong_value(rng, right, 0, 19) if i == slip_step else right
             steps.append(dict(a=da, b=db, c=carry, s=total, right=right, d=total % 10, carry=total // 10))
@@ -147,7 +190,7 @@ def trace(problem: Problem, slip_step: int | None = None, rng: random.Random | N
             carry = total // 10
         answer_digits = ([carry] if carry else []) + written[::-1]
     elif problem.task == "mul":
-        a, m = (int(x) for x in problem.question.split("*"))
+        a, m = (int(x) for x in problem.expression.split("*"))
         carry, written = 0, []
         for i, da in enumerate(_digits_lsb_first(a)):
             product = da * m
@@ -158,7 +201,7 @@ def trace(problem: Problem, slip_step: int | None = None, rng: random.Random | N
             carry = total // 10
         answer_digits = ([carry] if carry else []) + written[::-1]
     elif problem.task == "logic":
-        values, ops = _parse_logic(problem.question)
+        values, ops = _parse_logic(problem.expression)
         result = values[0]
         for i, (op, value) in enumerate(zip(ops, values[1:])):
             right = _apply_logic(op, result, value)
@@ -272,3 +315,51 @@ def verify(answer_text: str, reference: str) -> bool:
     character. Leading zeros, signs, spaces inside, unicode digits, extra words or a second number
     all fail — there is no partial credit to exploit."""
     return normalize_answer(answer_text) == reference
+
+
+# ---------------------------------------------------------------- questions as people type them
+
+SUPPORTED_FORMS = ("supported: 57+384, 4817*6 (one factor a single digit 2-9) or (T and F) or T "
+                   "(and/or/xor over T/F, brackets to the left); bare, as 'What is 57+384?' or as '57+384等于多少？'")
+_LOGIC_WORDS = {"t": "T", "true": "T", "f": "F", "false": "F", "and": "and", "or": "or", "xor": "xor"}
+_TOKEN = re.compile(r"[()]|[^\s()]+")
+
+
+def _canonical_expression(text: str) -> tuple[str, str] | None:
+    """(task, canonical expression) of an expression written loosely, or None if unsupported."""
+    if m := re.fullmatch(r"([0-9]+)\s*([+*])\s*([0-9]+)", text):
+        a, b = int(m[1]), int(m[3])
+        if m[2] == "+":
+            return "add", f"{a}+{b}"
+        if not 2 <= b <= 9 and 2 <= a <= 9:  # "6*4817" is the question "4817*6"
+            a, b = b, a
+        return ("mul", f"{a}*{b}") if 2 <= b <= 9 else None
+    words = [w if w in "()" else _LOGIC_WORDS.get(w.lower(), "?") for w in _TOKEN.findall(text)]
+    atoms = [w for w in words if w not in "()"]
+    values, ops = atoms[0::2], atoms[1::2]
+    if not ops or len(values) != len(ops) + 1 or any(v not in ("T", "F") for v in values) \
+            or any(op not in LOGIC_OPS for op in ops):
+        return None
+    chain = _logic_chain(values, ops)
+    # the brackets must say what the canonical chain says: "T and F or T" is refused, not guessed
+    return ("logic", chain) if words in (_TOKEN.findall(chain), ["(", *_TOKEN.findall(chain), ")"]) else None
+
+
+def normalize_question(text: str) -> str:
+    """The question in one of the forms the model was trained on, or a one-line ValueError that lists
+    them. Accepted (README, "The tasks"): the bare expression, "What is <expression>?" (any case, "?"
+    optional) and "<expression>等于多少？" / "<expression>的结果是什么？" (either suffix, "？" or "?" or
+    none); spaces anywhere around operators and brackets; a trailing "=", "?" or "=?"; leading zeros
+    ("007+3" is 7+3); a single-digit factor first ("6*4817"); for logic, t/f/true/false in any case
+    and operators in any case. Anything else (12-3, 12*34, T nand F, T and F or T) is refused rather
+    than answered as another question."""
+    body, phrasing = text.strip(), "bare"
+    if m := re.fullmatch(r"what\s+is\s+(.*)", body, re.IGNORECASE | re.DOTALL):
+        body, phrasing = m[1], "en"
+    elif m := re.fullmatch(r"(.*?)\s*(?:等于多少|的结果是什么)\s*[?？]?", body, re.DOTALL):
+        body, phrasing = m[1], "zh"
+    parsed = _canonical_expression(body.rstrip(" \t?？="))
+    if parsed is None:
+        raise ValueError(f"unsupported question {text!r}; {SUPPORTED_FORMS}")
+    task, expression = parsed
+    return Problem(task, 0, expression, "", phrasing).question

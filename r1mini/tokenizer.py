@@ -18,7 +18,8 @@ much harder to learn (LLaMA and DeepSeek LLM split numbers into single digits fo
 
 Reading order: PAT_STR -> train_bpe -> save_vocab / load_vocab -> Tokenizer -> get_tokenizer
 -> the command line (`python -m r1mini.tokenizer --train` rebuilds the vocabulary from the corpus,
-`--show "text"` prints how a text is cut into tokens).
+byte for byte the committed file, whatever the hash seed: a test checks it, so a corpus change must
+come with a retrained vocabulary; `--show "text"` prints how a text is cut into tokens).
 """
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
 """The numbers the README reports, on hand-computed cases: pass@k, cons@k (ties, no answers,
-normalisation), pass@1 as the mean over k samples, and what response_metrics calls reasoning."""
+normalisation), pass@1 as the mean over k samples, what response_metrics calls reasoning, and the
+reasoning's language measured against the question's, per question language."""
 import math
 
 import pytest
 
 from r1mini.corpus import render_completion
-from r1mini.evaluate import majority_answer, pass_at_k, response_metrics, summarize
+from r1mini.evaluate import by_language, format_table, majority_answer, pass_at_k, response_metrics, summarize
 from r1mini.tasks import Problem, write_solution
 
 
@@ -36,7 +37,8 @@ def test_majority_answer_votes_ties_and_missing_answers():
 
 def record(question, reference, answer, correct, **extra):
     base = {"question": question, "reference": reference, "answer": answer, "correct": correct, "length": 10,
-            "format": 1.0, "reasoned": 1.0, "reflection": 0.0, "language_consistency": 1.0, "mixed": 0.0}
+            "format": 1.0, "reasoned": 1.0, "reflection": 0.0, "language_consistency": 1.0, "mixed": 0.0,
+            "own_language": 1.0, "language": "en"}
     return {**base, **extra}
 
 
@@ -78,3 +80,40 @@ def test_response_metrics_reflection_and_mixing():
     assert metrics["reflection"] == 1.0 and metrics["mixed"] == 1.0
     plain = response_metrics(render_completion("2+4+0=06, write 6 carry 0.", "46"), "46")
     assert plain["reflection"] == 0.0 and plain["mixed"] == 0.0
+
+
+EN_STEPS = "2+4+0=06, write 6 carry 0. 1+3+0=04, write 4 carry 0. So the answer is 46."
+ZH_STEPS = "2加4加0得06，写6进0。 1加3加0得04，写4进0。 所以答案是46。"
+MIXED_STEPS = "2+4+0=06, write 6 carry 0. 1加3加0得04，写4进0。 所以答案是46。"  # words: write, carry; 加加得写进所以答案是 (10 Han)
+
+
+def test_response_metrics_measure_the_question_language():
+    for steps, language, consistency, own, mixed in [
+            (EN_STEPS, "en", 1.0, 1.0, 0.0), (ZH_STEPS, "zh", 1.0, 1.0, 0.0),
+            (EN_STEPS, "zh", 0.0, 0.0, 0.0), (ZH_STEPS, "en", 0.0, 0.0, 0.0),
+            (MIXED_STEPS, "en", 2 / 12, 0.0, 1.0), (MIXED_STEPS, "zh", 10 / 12, 0.0, 1.0)]:
+        metrics = response_metrics(render_completion(steps, "46"), "46", language)
+        assert metrics["language_consistency"] == pytest.approx(consistency), (steps, language)
+        assert (metrics["own_language"], metrics["mixed"]) == (own, mixed), (steps, language)
+
+
+def test_by_language_summarises_each_question_language_against_itself():
+    def answered(question, language, steps, answer):
+        completion = render_completion(steps, answer)
+        return {"question": question, "language": language, "reference": "46", "length": 30,
+                **response_metrics(completion, "46", language)}
+    records = ([answered("12+34", "en", EN_STEPS, "46")] * 2                       # English, in English
+               + [answered("What is 13+33?", "en", ZH_STEPS, "46")] * 2            # English, in Chinese
+               + [answered("12+34等于多少？", "zh", ZH_STEPS, "46")] * 2           # Chinese, in Chinese
+               + [answered("13+33等于多少？", "zh", EN_STEPS, "47")]               # Chinese, in English, wrong
+               + [answered("13+33等于多少？", "zh", MIXED_STEPS, "46")])           # Chinese, mixed
+    result = by_language(records, k=2)
+    en, zh = result["en"], result["zh"]
+    assert set(result) == {"en", "zh"} and en["n_problems"] == zh["n_problems"] == 2
+    assert en["pass@1"] == 1.0 and zh["pass@1"] == pytest.approx(3 / 4)
+    assert en["own_language_rate"] == 0.5 and zh["own_language_rate"] == 0.5
+    assert en["language_consistency"] == 0.5 and zh["language_consistency"] == pytest.approx((2 + 0 + 10 / 12) / 4)
+    assert en["mixing_rate"] == 0.0 and zh["mixing_rate"] == 0.25
+    table = format_table({"settings": {"k": 2}, "by_level": {}, "overall": summarize(records, 2),
+                          "by_language": result})
+    assert "| **asked in zh** |" in table and "own-lang" in table.splitlines()[0]

@@ -1,6 +1,7 @@
-"""The generate CLI, run in-process on a tiny checkpoint: per-question token budgets, answers written
-batch by batch, too-long questions marked per line, and one-line errors (exit 2) for bad flags and
-files — found before the model is loaded or anything is sampled."""
+"""The generate CLI, run in-process on a tiny checkpoint: questions normalised or refused, per-question
+token budgets, answers written batch by batch, refused and too-long questions marked per line, and
+one-line errors (exit 2) for bad flags, files and questions — found before the model is loaded or
+anything is sampled."""
 import json
 import os
 
@@ -27,9 +28,10 @@ def prompt_tokens(question: str) -> int:
 
 
 def question_of_length(n_tokens: int) -> str:
-    """A question whose rendered prompt is exactly n_tokens long."""
-    for k in range(200):
-        question = "1" * k
+    """A question whose rendered prompt is exactly n_tokens long (an addition with a long operand:
+    one token per digit)."""
+    for k in range(1, 200):
+        question = "1" * k + "+1"
         if prompt_tokens(question) == n_tokens:
             return question
     raise AssertionError(f"no question of {n_tokens} prompt tokens")
@@ -113,6 +115,36 @@ def test_input_lines_are_split_on_newlines_only(ckpt, tmp_path, capsys):
     assert [r["question"] for r in read_answers(out)] == ["1+2", "a\u2028b\x85c"]
 
 
+def test_questions_are_asked_as_normalised(ckpt, capsys):
+    for typed, asked in [("12 + 34 =", "12+34"), ("what is 12+34", "What is 12+34?"), ("t and f", "T and F"),
+                         ("T and F的结果是什么?", "T and F 的结果是什么？")]:
+        code, out, err = run(["--ckpt", ckpt, "--question", typed, "--max-new-tokens", "2"], capsys)
+        assert code == 0 and err == ""
+        assert out.startswith(render_prompt(asked)), (typed, out)
+
+
+def test_a_refused_question_is_a_one_line_error(ckpt, capsys, no_model_loaded):
+    code, out, err = run(["--ckpt", ckpt, "--question", "12-3"], capsys)
+    assert_one_line_error(code, err, "unsupported question '12-3'", "supported: 57+384")
+    assert out == ""
+
+
+def test_refused_lines_get_an_error_and_the_run_goes_on(ckpt, tmp_path, capsys, generate_calls):
+    questions = ["12 + 34", "12*34", "What is 5+6?", "T nand F"]
+    inp, out = write_questions(tmp_path / "q.jsonl", questions), tmp_path / "a.jsonl"
+    code, stdout, _ = run(["--ckpt", ckpt, "--in", inp, "--out", str(out), "--max-new-tokens", "3"], capsys)
+    assert code == 0 and "2 questions refused or too long" in stdout
+    assert generate_calls == [([prompt_tokens("12+34"), prompt_tokens("What is 5+6?")], 3)]  # only these asked
+    rows = read_answers(out)
+    assert [r["question"] for r in rows] == questions  # as typed
+    for row, refused in zip(rows, (False, True, False, True)):
+        if refused:
+            assert row["response"] is None and row["answer"] is None
+            assert row["error"].startswith(f"unsupported question {row['question']!r}; supported: ")
+        else:
+            assert isinstance(row["response"], str) and "error" not in row
+
+
 # ---------------------------------------------------------------- budgets
 
 def test_every_question_gets_its_own_budget(ckpt, tmp_path, capsys, generate_calls):
@@ -123,7 +155,7 @@ def test_every_question_gets_its_own_budget(ckpt, tmp_path, capsys, generate_cal
     inp, out = write_questions(tmp_path / "q.jsonl", questions), tmp_path / "a.jsonl"
     code, stdout, _ = run(["--ckpt", ckpt, "--in", inp, "--out", str(out), "--max-new-tokens", "20",
                            "--temperature", "0"], capsys)
-    assert code == 0 and "1 questions too long" in stdout
+    assert code == 0 and "1 questions refused or too long" in stdout
     short = prompt_tokens("12+34")
     assert sorted(generate_calls, key=lambda c: -c[1]) == [
         ([short, prompt_tokens("56+78")], 20), ([MAX_SEQ_LEN - 4], 4), ([MAX_SEQ_LEN - 1], 1)]

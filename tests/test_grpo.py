@@ -285,17 +285,20 @@ def test_on_policy_gradient_is_the_policy_gradient():
 
 def test_curriculum_prefers_pairs_in_the_band():
     cur = Curriculum(tasks=("add", "mul", "logic"), low=0.1, high=0.9, outside_weight=0.15)
-    cur.pass_rate = {"add-2": 1.0, "add-3": 0.5, "logic-2": 0.0, "mul-2": 0.3, "mul-3": 0.05, "logic-3": 0.95}
+    cur.pass_rate = {"add-2": 1.0, "add-3": 0.5, "logic-2": 0.0, "mul-2": 0.3, "mul-3": 0.05, "logic-3": 0.95,
+                     "add-1": 1.0, "mul-1": 0.98, "logic-1": 0.92, "add-4": 0.0, "mul-4": 0.02, "logic-4": 0.08}
     problems = cur.sample(random.Random(0), 4000)
     counts = {}
     for p in problems:
         counts[f"{p.task}-{p.level}"] = counts.get(f"{p.task}-{p.level}", 0) + 1
-    inside, outside = ("add-3", "mul-2"), ("add-2", "logic-2", "mul-3", "logic-3")
-    # expected shares: 1 / (2 + 4 * .15) = .385 inside, .15 / 2.6 = .058 outside
+    inside = ("add-3", "mul-2")
+    outside = [key for key in cur.pass_rate if key not in inside]
+    assert len(outside) == 10
+    # expected shares: 1 / (2 + 10 * .15) = .286 inside, .15 / 3.5 = .043 outside
     for key in inside:
-        assert 0.33 < counts[key] / 4000 < 0.44
+        assert 0.24 < counts[key] / 4000 < 0.33
     for key in outside:
-        assert 0 < counts[key] / 4000 < 0.09  # still sampled now and then, to be re-checked
+        assert 0 < counts[key] / 4000 < 0.07  # still sampled now and then, to be re-checked
     assert min(counts[k] for k in inside) > 3 * max(counts[k] for k in outside)
     restricted = Curriculum(tasks=("add", "mul")).sample(random.Random(0), 500)
     assert {p.task for p in restricted} == {"add", "mul"}

@@ -221,7 +221,12 @@ def test_evaluate_cli_writes_json(tmp_path, base_ckpt, capsys):
     result = json.loads(out.read_text())
     for key in ("pass@1", "cons@k", "k", "mean_length", "format_rate"):
         assert key in result["overall"] and key in result["by_task"]["logic"]
-    assert "pass@1" in capsys.readouterr().out
+    assert list(result["by_level"]) == ["logic-1", "logic-2", "logic-3", "logic-4"]  # the trivial level too
+    for language in ("en", "zh"):  # one English and one Chinese problem per level
+        assert result["by_language"][language]["n_problems"] == 4
+        assert "own_language_rate" in result["by_language"][language]
+    out = capsys.readouterr().out
+    assert "pass@1" in out and "| **asked in zh** |" in out
 
 
 # ---------------------------------------------------------------- every bad input: exit 2, one line

@@ -1,6 +1,9 @@
 """Task tests: every generated answer is right (recomputed independently), the train/test split is
-disjoint, the solution writers say what they should (right steps, slips that propagate, corrections)
-and `verify` has no loopholes."""
+disjoint, the solution writers say what they should (right steps, padded columns, slips that
+propagate, corrections), `verify` has no loopholes, and `normalize_question` accepts what people type
+or refuses it with the list of supported forms."""
+import dataclasses
+import functools
 import itertools
 import random
 import re
@@ -8,8 +11,9 @@ import re
 import pytest
 
 from r1mini import tasks
-from r1mini.tasks import (HARD_LEVELS, LOGIC_OPS, TASK_NAMES, TRAIN_LEVELS, Problem, check_task_level,
-                          generate_problem, is_test_question, verify, write_direct, write_solution)
+from r1mini.tasks import (HARD_LEVELS, LOGIC_OPS, PHRASINGS, SUPPORTED_FORMS, TASK_NAMES, TRAIN_LEVELS,
+                          TRIVIAL_LEVEL, Problem, check_task_level, generate_problem, is_test_question,
+                          normalize_question, trace, verify, write_direct, write_solution)
 
 # NB: never `from r1mini.tasks import test_problems` here: pytest would collect it as a test.
 
@@ -19,16 +23,24 @@ LANGUAGE_SETS = [("en",), ("zh",), ("en", "zh")]
 
 # ---------------------------------------------------------------- an independent reference solver
 
+QUESTION_FORMS = {("bare", False): "{}", ("en", False): "What is {}?", ("zh", False): "{}等于多少？",
+                  ("bare", True): "{}", ("en", True): "What is {}?", ("zh", True): "{} 的结果是什么？"}
+NUMBER = r"(0|[1-9]\d*)"  # canonical: no leading zeros
+
+
 def reference_answer(problem: Problem) -> str:
-    """Recompute the answer from the question text alone, checking the documented format."""
-    q, level = problem.question, problem.level
+    """Recompute the answer from the expression alone, checking the documented formats of the
+    expression and of the question."""
+    q, level = problem.expression, problem.level
+    assert problem.question == QUESTION_FORMS[problem.phrasing, problem.task == "logic"].format(q)
+    assert problem.language == ("zh" if problem.phrasing == "zh" else "en")
     if problem.task == "add":
-        m = re.fullmatch(r"([1-9]\d*)\+([1-9]\d*)", q)
+        m = re.fullmatch(rf"{NUMBER}\+{NUMBER}", q)
         assert m, q
-        assert len(m[1]) == len(m[2]) == level, q  # both operands have exactly `level` digits
+        assert max(len(m[1]), len(m[2])) == level, q  # the longer operand has `level` digits
         return str(int(m[1]) + int(m[2]))
     if problem.task == "mul":
-        m = re.fullmatch(r"([1-9]\d*)\*([2-9])", q)
+        m = re.fullmatch(rf"{NUMBER}\*([2-9])", q)
         assert m, q
         assert len(m[1]) == level, q
         return str(int(m[1]) * int(m[2]))
@@ -43,6 +55,10 @@ def reference_answer(problem: Problem) -> str:
 
 def test_reference_solver_on_known_examples():
     assert reference_answer(Problem("add", 3, "348+719", "?")) == "1067"
+    assert reference_answer(Problem("add", 3, "7+384", "?", "zh")) == "391"
+    assert reference_answer(Problem("add", 1, "0+0", "?", "en")) == "0"
+    assert reference_answer(Problem("mul", 1, "0*7", "?")) == "0"
+    assert reference_answer(Problem("logic", 1, "F xor T", "?", "zh")) == "T"
     assert reference_answer(Problem("mul", 4, "4817*6", "?")) == "28902"
     assert reference_answer(Problem("logic", 3, "((T and F) or T) xor F", "?")) == "T"
     assert reference_answer(Problem("logic", 2, "(T xor T) or F", "?")) == "F"
@@ -72,12 +88,13 @@ def test_generation_is_reproducible_and_seed_dependent():
 @pytest.mark.parametrize("task,level", ALL_PAIRS)
 def test_train_and_test_splits_are_disjoint(task, level):
     rng = random.Random(f"split-{task}-{level}")
-    train = {generate_problem(rng, task, level, "train").question for _ in range(400)}
-    test = {generate_problem(rng, task, level, "test").question for _ in range(100)}
-    assert train and test
-    assert not train & test
-    assert not any(is_test_question(task, q) for q in train)
-    assert all(is_test_question(task, q) for q in test)
+    train = [generate_problem(rng, task, level, "train") for _ in range(400)]
+    test = [generate_problem(rng, task, level, "test") for _ in range(100)]
+    assert {p.phrasing for p in train} == {p.phrasing for p in test} == set(PHRASINGS)
+    # disjoint by expression: no question is in train in one phrasing and in test in another
+    assert not {p.expression for p in train} & {p.expression for p in test}
+    assert not any(is_test_question(task, p.expression) for p in train)
+    assert all(is_test_question(task, p.expression) for p in test)
 
 
 def test_test_fraction_is_about_one_in_ten():
@@ -94,30 +111,71 @@ def test_split_depends_on_task_too():
     assert any(is_test_question("add", q) != is_test_question("mul", q) for q in questions)
 
 
+def all_expressions(task: str, level: int) -> set[str]:
+    """Every expression of a small level, written out by hand (independently of the generator)."""
+    if task == "add":
+        assert level == 1
+        return {f"{a}+{b}" for a in range(10) for b in range(10)}
+    if task == "mul":
+        assert level == 1
+        return {f"{a}*{d}" for a in range(10) for d in range(2, 10)}
+    chains = set()
+    for values in itertools.product("TF", repeat=level + 1):
+        for ops in itertools.product(LOGIC_OPS, repeat=level):
+            text = values[0]
+            for op, value in zip(ops, values[1:]):
+                text = f"({text} {op} {value})"
+            chains.add(text[1:-1])
+    return chains
+
+
+SMALL_LEVELS = [("add", 1), ("mul", 1), ("logic", 1), ("logic", 2), ("logic", 3)]
+
+
 @pytest.mark.parametrize("task,level", ALL_PAIRS)
-def test_test_problems_are_distinct_held_out_and_right(task, level):
+def test_test_problems_are_distinct_held_out_right_and_in_both_languages(task, level):
     problems = tasks.test_problems(task, level, 25)
-    questions = [p.question for p in problems]
-    assert len(questions) == len(set(questions))
-    assert all(is_test_question(task, q) for q in questions)
+    expressions = [p.expression for p in problems]
+    assert len(expressions) == len(set(expressions))
+    assert all(is_test_question(task, e) for e in expressions)
     assert all(p.answer == reference_answer(p) and p.level == level for p in problems)
-    if not (task == "logic" and level == 2):  # 6 held-out questions in all (see below); level 3 has 30
-        assert len(problems) == 25
+    held_out = sum(map(functools.partial(is_test_question, task), all_expressions(task, level))) \
+        if (task, level) in SMALL_LEVELS else 25
+    assert len(problems) == min(25, held_out)
+    # half in Chinese, half in English (bare and "What is" in turn), in a fixed order
+    assert [p.phrasing for p in problems] == [("bare", "zh", "en", "zh")[i % 4] for i in range(len(problems))]
 
 
-def test_test_problems_returns_all_of_a_small_level():
-    # logic level 2 has only 2**3 * 3**2 = 72 questions; test_problems finds exactly its test ones
-    everything = set()
-    for values in itertools.product("TF", repeat=3):
-        for ops in itertools.product(LOGIC_OPS, repeat=2):
-            everything.add(f"({values[0]} {ops[0]} {values[1]}) {ops[1]} {values[2]}")
-    held_out = {q for q in everything if is_test_question("logic", q)}
-    got = tasks.test_problems("logic", 2, 10)  # asks for more than there are
-    assert {p.question for p in got} == held_out
-    assert len(got) == len(held_out) > 0
+@pytest.mark.parametrize("task,level", SMALL_LEVELS)
+def test_test_problems_returns_all_of_a_small_level(task, level):
+    # e.g. logic-1 has only 2 * 3 * 2 = 12 questions; test_problems finds exactly its test ones, fast
+    held_out = {e for e in all_expressions(task, level) if is_test_question(task, e)}
+    got = tasks.test_problems(task, level, 100)  # asks for more than there are
+    assert {p.expression for p in got} == held_out
+    assert len(got) == len(held_out) >= 2  # every level has held-out questions in both languages
+    assert {p.language for p in got} == {"en", "zh"}
 
 
-@pytest.mark.parametrize("task,level", [("div", 2), ("add", 1), ("add", 8), ("mul", 7), ("logic", 9),
+def test_the_trivial_level_is_level_one_and_trained():
+    assert TRIVIAL_LEVEL == 1
+    assert all(TRAIN_LEVELS[task] == (1, 2, 3, 4) and HARD_LEVELS[task] == (5, 6) for task in TASK_NAMES)
+    rng = random.Random(0)
+    for task in TASK_NAMES:
+        problems = [generate_problem(rng, task, TRIVIAL_LEVEL) for _ in range(300)]
+        assert {len(trace(p)[0]) for p in problems} == {1}  # a single step: a table fact, one operator
+    seen = {generate_problem(rng, "add", 1).expression for _ in range(3000)}
+    assert seen == {e for e in all_expressions("add", 1) if not is_test_question("add", e)}  # 0 included
+
+
+def test_addition_covers_every_combination_of_lengths():
+    rng = random.Random(1)
+    for level in TRAIN_LEVELS["add"] + HARD_LEVELS["add"]:
+        lengths = {tuple(len(x) for x in generate_problem(rng, "add", level).expression.split("+"))
+                   for _ in range(400)}
+        assert lengths == {(level, n) for n in range(1, level + 1)} | {(n, level) for n in range(1, level + 1)}
+
+
+@pytest.mark.parametrize("task,level", [("div", 2), ("add", 0), ("add", 7), ("mul", 7), ("logic", 9),
                                         ("logic", 0), ("", None), ("ADD", None)])
 def test_check_task_level_rejects_unknown(task, level):
     with pytest.raises(ValueError):
@@ -180,7 +238,7 @@ def step_is_right(task: str, step: dict) -> bool:
 def implied_answer(problem: Problem, steps: list[dict]) -> str:
     """Check that the written steps chain together (each uses the previous carry / value and the
     question's digits), and return the answer they imply."""
-    task, q = problem.task, problem.question
+    task, q = problem.task, problem.expression
     if task == "logic":
         values = re.findall(r"[TF]", q)
         ops = re.findall(r"and|or|xor", q)
@@ -191,9 +249,9 @@ def implied_answer(problem: Problem, steps: list[dict]) -> str:
             if i:
                 assert step["x"] == steps[i - 1]["s"]  # a slip propagates: the next step uses it
         return steps[-1]["s"]
-    if task == "add":
+    if task == "add":  # the shorter operand's missing digits are written as 0
         a, b = (x[::-1] for x in q.split("+"))
-        assert [(s["a"], s["b"]) for s in steps] == list(zip(a, b))
+        assert [(s["a"], s["b"]) for s in steps] == list(itertools.zip_longest(a, b, fillvalue="0"))
     else:
         a, m = q.split("*")
         assert [(s["a"], s["m"]) for s in steps] == [(d, m) for d in a[::-1]]
@@ -249,7 +307,7 @@ def test_uncorrected_slip_gives_a_wrong_answer_consistent_with_the_steps(task, l
             assert final_answer(text) == answer
             assert "Wait" not in text and "等等" not in text
             if task != "logic":
-                assert re.fullmatch(r"[1-9]\d*", answer)
+                assert re.fullmatch(NUMBER, answer)
 
 
 @pytest.mark.parametrize("task", TASK_NAMES)
@@ -311,7 +369,7 @@ def test_write_direct(task):
                 if task == "logic":
                     assert answer in ("T", "F")
                 else:  # a near miss: same length, one digit changed, still a canonical number
-                    assert re.fullmatch(r"[1-9]\d*", answer) and len(answer) == len(p.answer)
+                    assert re.fullmatch(NUMBER, answer) and len(answer) == len(p.answer)
                     assert sum(x != y for x, y in zip(answer, p.answer)) == 1
 
 
@@ -340,3 +398,86 @@ def test_verify_rejects(text):
 def test_verify_logic_rejects(text):
     assert not verify(text, "T")
     assert verify(" T\n", "T")
+
+
+# ---------------------------------------------------------------- hand-worked cases
+
+@pytest.mark.parametrize("expression, columns, answer", [
+    ("7+384", [(7, 4, 0, 11), (0, 8, 1, 9), (0, 3, 0, 3)], "391"),          # the shorter operand first
+    ("384+7", [(4, 7, 0, 11), (8, 0, 1, 9), (3, 0, 0, 3)], "391"),          # ... or second
+    ("999+1", [(9, 1, 0, 10), (9, 0, 1, 10), (9, 0, 1, 10)], "1000"),       # carries into a new column
+    ("5+5", [(5, 5, 0, 10)], "10"),                                         # ... at the trivial level too
+    ("0+0", [(0, 0, 0, 0)], "0"),
+    ("4812+59", [(2, 9, 0, 11), (1, 5, 1, 7), (8, 0, 0, 8), (4, 0, 0, 4)], "4871"),
+])
+def test_addition_trace_by_hand(expression, columns, answer):
+    steps, result = trace(Problem("add", 0, expression, answer))
+    assert [(s["a"], s["b"], s["c"], s["s"]) for s in steps] == columns
+    assert result == answer == str(eval(expression))  # noqa: S307 (our own literal)
+
+
+@pytest.mark.parametrize("expression, columns, answer", [
+    ("0*7", [(0, 0, 0, 0)], "0"), ("9*9", [(9, 81, 0, 81)], "81"), ("3*2", [(3, 6, 0, 6)], "6"),
+    ("1234*9", [(4, 36, 0, 36), (3, 27, 3, 30), (2, 18, 3, 21), (1, 9, 2, 11)], "11106"),
+])
+def test_multiplication_trace_by_hand(expression, columns, answer):
+    steps, result = trace(Problem("mul", 0, expression, answer))
+    assert [(s["a"], s["p"], s["c"], s["s"]) for s in steps] == columns
+    assert result == answer
+
+
+@pytest.mark.parametrize("expression, answer", [("T and F", "F"), ("F or F", "F"), ("T xor T", "F"),
+                                                ("F xor T", "T"), ("T or F", "T"), ("T and T", "T")])
+def test_single_operator_logic_by_hand(expression, answer):
+    steps, result = trace(Problem("logic", 1, expression, answer))
+    x, op, y = expression.split()
+    assert steps == [dict(x=x, op=op, y=y, s=answer, right=answer)] and result == answer
+
+
+def test_solution_writer_pads_the_missing_digits_in_both_languages():
+    problem = Problem("add", 3, "7+384", "391")
+    assert write_solution(problem, random.Random(0), ("en",))[0] == (
+        "7+4+0=11, write 1 carry 1. 0+8+1=09, write 9 carry 0. 0+3+0=03, write 3 carry 0. So the answer is 391.")
+    assert write_solution(problem, random.Random(0), ("zh",))[0] == (
+        "7加4加0得11，写1进1。 0加8加1得09，写9进0。 0加3加0得03，写3进0。 所以答案是391。")
+    assert write_solution(Problem("add", 2, "95+7", "102"), random.Random(0), ("en",))[0] == (
+        "5+7+0=12, write 2 carry 1. 9+0+1=10, write 0 carry 1. So the answer is 102.")  # the new column
+
+
+# ---------------------------------------------------------------- questions as people type them
+
+@pytest.mark.parametrize("task,level", ALL_PAIRS)
+def test_every_phrasing_is_a_fixed_point_of_normalize_question(task, level):
+    rng = random.Random(f"phrasing-{task}-{level}")
+    for _ in range(20):
+        problem = generate_problem(rng, task, level)
+        for phrasing in PHRASINGS:
+            question = dataclasses.replace(problem, phrasing=phrasing).question
+            assert normalize_question(question) == question
+
+
+@pytest.mark.parametrize("typed, normalized", [
+    ("57+384", "57+384"), ("12 + 35", "12+35"), ("  12 +35 ", "12+35"), ("12+35=", "12+35"), ("12+35?", "12+35"),
+    ("12 + 35 = ?", "12+35"), ("What is 12+35?", "What is 12+35?"), ("what is 12 + 35", "What is 12+35?"),
+    ("WHAT IS 12+35 ?", "What is 12+35?"), ("12+35等于多少？", "12+35等于多少？"), ("12+35等于多少?", "12+35等于多少？"),
+    ("12 + 35 等于多少", "12+35等于多少？"), ("007+3", "7+3"), ("4817*6", "4817*6"), ("6 * 4817", "4817*6"),
+    ("What is 3*4?", "What is 3*4?"), ("0*7", "0*7"), ("7*0", "0*7"), ("123456789+1", "123456789+1"),
+    ("t and f", "T and F"), ("True AND False", "T and F"), ("(T and F)", "T and F"), ("(t and f)or true", "(T and F) or T"),
+    ("((T and F) or T) xor F", "((T and F) or T) xor F"), ("What is T xor F?", "What is T xor F?"),
+    ("T and F 的结果是什么？", "T and F 的结果是什么？"), ("T and F的结果是什么?", "T and F 的结果是什么？"),
+    ("T and F 等于多少", "T and F 的结果是什么？"), ("12+35的结果是什么？", "12+35等于多少？"),
+])
+def test_normalize_question_accepts_what_people_type(typed, normalized):
+    assert normalize_question(typed) == normalized
+    assert normalize_question(normalized) == normalized
+
+
+@pytest.mark.parametrize("typed", ["12-3", "12*34", "12*1", "1*1", "12/3", "12x3", "12+", "+12", "12", "1+2+3",
+                                   "-1+2", "1.5+2", "１２+3", "T nand F", "T and", "T", "not T", "T and F or T",
+                                   "T and (F or T)", "(T and F) or T)", "T and F and", "maybe", "", "what is",
+                                   "What is 12+35等于多少？", "12+35 please"])
+def test_normalize_question_refuses_the_rest_with_the_supported_forms(typed):
+    with pytest.raises(ValueError) as refused:
+        normalize_question(typed)
+    message = str(refused.value)
+    assert "\n" not in message and SUPPORTED_FORMS in message and repr(typed) in message

@@ -1,11 +1,14 @@
 """Tokenizer tests: exact round trips, one token per digit, special tokens, a BPE trainer that
 tiktoken replays faithfully, and a vocabulary loaded from a local file only."""
 import hashlib
+import os
 import random
 import socket
+import subprocess
 import sys
 import types
 import unicodedata
+from pathlib import Path
 
 import pytest
 import tiktoken
@@ -231,6 +234,29 @@ def test_missing_vocab_says_how_to_build_it(monkeypatch, tmp_path):
             get_tokenizer()
     finally:
         get_tokenizer.cache_clear()
+
+
+RETRAIN = """
+import sys
+from pathlib import Path
+from r1mini import tokenizer
+tokenizer.VOCAB_PATH = Path(sys.argv[1])  # the CLI exactly as a student runs it, writing elsewhere
+tokenizer.main(["--train"])
+"""
+
+
+@pytest.mark.parametrize("hash_seed", ["0", "4242"])
+def test_train_cli_reproduces_the_committed_vocab_byte_for_byte(tmp_path, hash_seed):
+    """`python -m r1mini.tokenizer --train` rebuilds the committed vocab.tiktoken exactly, in a fresh
+    interpreter, whatever its hash seed: a student who retrains gets the same tokenizer (and the same
+    fingerprint, so checkpoints still load). It once gave 430 ranks against 433: the file had been
+    trained before the corpus changed, by a trainer that broke ties differently. Change the corpus
+    or the trainer, and this fails until the vocabulary is retrained and committed."""
+    out = tmp_path / "vocab.tiktoken"
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    subprocess.run([sys.executable, "-c", RETRAIN, str(out)], check=True, env=env, capture_output=True,
+                   cwd=Path(T.__file__).parents[1])
+    assert out.read_bytes() == T.VOCAB_PATH.read_bytes()
 
 
 def test_cli_train_and_show(monkeypatch, tmp_path, capsys):
