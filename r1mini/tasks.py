@@ -185,7 +185,7 @@ def trace(problem: Problem, slip_step: int | None = None, rng: random.Random | N
         for i, (da, db) in enumerate(itertools.zip_longest(a, b, fillvalue=0)):
             right = da + db + carry
             total = _wrong_value(rng, right, 0, 19) if i == slip_step else right
-            steps.append(dict(a=da, b=db, c=carry, s=total, right=right, d=total % 10, carry=total // 10))
+            steps.append(dict(place=i, a=da, b=db, c=carry, s=total, right=right, d=total % 10, carry=total // 10))
             written.append(total % 10)
             carry = total // 10
         answer_digits = ([carry] if carry else []) + written[::-1]
@@ -196,7 +196,7 @@ def trace(problem: Problem, slip_step: int | None = None, rng: random.Random | N
             product = da * m
             right = product + carry
             total = _wrong_value(rng, right, product, product + 9) if i == slip_step else right
-            steps.append(dict(a=da, m=m, p=product, c=carry, s=total, right=right, d=total % 10, carry=total // 10))
+            steps.append(dict(place=i, a=da, m=m, p=product, c=carry, s=total, right=right, d=total % 10, carry=total // 10))
             written.append(total % 10)
             carry = total // 10
         answer_digits = ([carry] if carry else []) + written[::-1]
@@ -216,11 +216,21 @@ def trace(problem: Problem, slip_step: int | None = None, rng: random.Random | N
 
 # ---------------------------------------------------------------- rendering in two languages
 
+# Arithmetic works column by column, and a small transformer cannot reliably find "the third digit
+# from the right" of a number whose length varies (the issue-10 base, without place names, got 3% of
+# 3-digit sums right). So the writer first spells each number out by place, the shorter one padded
+# with 0s ("hundreds 0 tens 5 ones 7"), and names the place of every column it works on: the digits
+# of a column are then found by *content* (the tokens after "tens"), which attention does well —
+# the "index hints" of Zhou et al. 2023, "What algorithms can transformers learn?".
+PLACE_NAMES = {"en": ("ones", "tens", "hundreds", "thousands", "ten-thousands", "hundred-thousands"),
+               "zh": ("个位", "十位", "百位", "千位", "万位", "十万位")}
+SPELLED_TEXT = {("add", "en"): "{a} plus {b}.", ("add", "zh"): "{a}加{b}。",
+                ("mul", "en"): "{a} times {m}.", ("mul", "zh"): "{a}乘{m}。"}
 STEP_TEXT = {
-    ("add", "en"): "{a}+{b}+{c}={s:02d}, write {d} carry {carry}.",
-    ("add", "zh"): "{a}加{b}加{c}得{s:02d}，写{d}进{carry}。",
-    ("mul", "en"): "{a}*{m}={p:02d}, +{c}={s:02d}, write {d} carry {carry}.",
-    ("mul", "zh"): "{a}乘{m}得{p:02d}，加{c}得{s:02d}，写{d}进{carry}。",
+    ("add", "en"): "{place}: {a}+{b}+{c}={s:02d}, write {d} carry {carry}.",
+    ("add", "zh"): "{place}：{a}加{b}加{c}得{s:02d}，写{d}进{carry}。",
+    ("mul", "en"): "{place}: {a}*{m}={p:02d}, +{c}={s:02d}, write {d} carry {carry}.",
+    ("mul", "zh"): "{place}：{a}乘{m}得{p:02d}，加{c}得{s:02d}，写{d}进{carry}。",
     ("logic", "en"): "{x} {op} {y} is {s}.",
     ("logic", "zh"): "{x} {op_zh} {y} 得 {s}。",
 }
@@ -233,10 +243,10 @@ CORRECTION_TEXT = {  # shown right after a slipped step, before the step is redo
     ("logic", "zh"): "等等，{x} {op_zh} {y} 是 {right}，不是 {s}。",
 }
 CHECK_TEXT = {  # a self-check of one step after the answer line
-    ("add", "en"): "Let me check: {a}+{b}+{c}={s:02d}. Yes.",
-    ("add", "zh"): "检查一下：{a}加{b}加{c}得{s:02d}。对。",
-    ("mul", "en"): "Let me check: {a}*{m}={p:02d}. Yes.",
-    ("mul", "zh"): "检查一下：{a}乘{m}得{p:02d}。对。",
+    ("add", "en"): "Let me check the {place}: {a}+{b}+{c}={s:02d}. Yes.",
+    ("add", "zh"): "检查一下{place}：{a}加{b}加{c}得{s:02d}。对。",
+    ("mul", "en"): "Let me check the {place}: {a}*{m}={p:02d}. Yes.",
+    ("mul", "zh"): "检查一下{place}：{a}乘{m}得{p:02d}。对。",
     ("logic", "en"): "Let me check: {x} {op} {y} is {s}. Yes.",
     ("logic", "zh"): "检查一下：{x} {op_zh} {y} 得 {s}。对。",
 }
@@ -248,7 +258,27 @@ DIRECT_TEXT = {"en": ("I know this one.", "This is easy.", "Quick answer."),
 
 def _render(template: dict, task: str, lang: str, step: dict) -> str:
     fields = dict(step, op_zh=LOGIC_OPS_ZH.get(step.get("op", ""), ""))
+    if "place" in step:
+        fields["place"] = PLACE_NAMES[lang][step["place"]]
     return template[(task, lang)].format(**fields)
+
+
+def spell_by_place(number: str, n_places: int, lang: str) -> str:
+    """"57" over 3 places -> "hundreds 0 tens 5 ones 7" (Chinese: "百位0十位5个位7")."""
+    digits = number.zfill(n_places)
+    names = PLACE_NAMES[lang]
+    pieces = [f"{names[n_places - 1 - i]}{'' if lang == 'zh' else ' '}{d}" for i, d in enumerate(digits)]
+    return ("" if lang == "zh" else " ").join(pieces)
+
+
+def write_spelled_operands(problem: Problem, lang: str) -> str:
+    """The first sentence of a worked sum or product: its numbers spelled out by place."""
+    if problem.task == "add":
+        a, b = problem.expression.split("+")
+        n = max(len(a), len(b))
+        return SPELLED_TEXT[("add", lang)].format(a=spell_by_place(a, n, lang), b=spell_by_place(b, n, lang))
+    a, m = problem.expression.split("*")
+    return SPELLED_TEXT[("mul", lang)].format(a=spell_by_place(a, len(a), lang), m=m)
 
 
 def write_solution(problem: Problem, rng: random.Random, languages: tuple[str, ...] = ("en",),
@@ -270,7 +300,7 @@ def write_solution(problem: Problem, rng: random.Random, languages: tuple[str, .
     else:
         answer = problem.answer
     pick = lambda: rng.choice(languages)  # noqa: E731  (one language draw per sentence)
-    sentences = []
+    sentences = [] if problem.task == "logic" else [write_spelled_operands(problem, pick())]
     for i, step in enumerate(steps):
         if i == slip_step and corrected:
             wrong_steps, _ = trace(problem, slip_step, rng)

@@ -437,11 +437,23 @@ def test_single_operator_logic_by_hand(expression, answer):
 def test_solution_writer_pads_the_missing_digits_in_both_languages():
     problem = Problem("add", 3, "7+384", "391")
     assert write_solution(problem, random.Random(0), ("en",))[0] == (
-        "7+4+0=11, write 1 carry 1. 0+8+1=09, write 9 carry 0. 0+3+0=03, write 3 carry 0. So the answer is 391.")
+        "hundreds 0 tens 0 ones 7 plus hundreds 3 tens 8 ones 4. "
+        "ones: 7+4+0=11, write 1 carry 1. tens: 0+8+1=09, write 9 carry 0. hundreds: 0+3+0=03, write 3 carry 0. "
+        "So the answer is 391.")
     assert write_solution(problem, random.Random(0), ("zh",))[0] == (
-        "7加4加0得11，写1进1。 0加8加1得09，写9进0。 0加3加0得03，写3进0。 所以答案是391。")
+        "百位0十位0个位7加百位3十位8个位4。 "
+        "个位：7加4加0得11，写1进1。 十位：0加8加1得09，写9进0。 百位：0加3加0得03，写3进0。 所以答案是391。")
     assert write_solution(Problem("add", 2, "95+7", "102"), random.Random(0), ("en",))[0] == (
-        "5+7+0=12, write 2 carry 1. 9+0+1=10, write 0 carry 1. So the answer is 102.")  # the new column
+        "tens 9 ones 5 plus tens 0 ones 7. "
+        "ones: 5+7+0=12, write 2 carry 1. tens: 9+0+1=10, write 0 carry 1. So the answer is 102.")  # the new column
+
+
+def test_products_are_spelled_by_place_and_every_column_names_its_place():
+    assert write_solution(Problem("mul", 3, "507*8", "4056"), random.Random(0), ("en",))[0] == (
+        "hundreds 5 tens 0 ones 7 times 8. ones: 7*8=56, +0=56, write 6 carry 5. "
+        "tens: 0*8=00, +5=05, write 5 carry 0. hundreds: 5*8=40, +0=40, write 0 carry 4. So the answer is 4056.")
+    assert write_solution(Problem("mul", 2, "19*3", "57"), random.Random(0), ("zh",))[0] == (
+        "十位1个位9乘3。 个位：9乘3得27，加0得27，写7进2。 十位：1乘3得03，加2得05，写5进0。 所以答案是57。")
 
 
 # ---------------------------------------------------------------- questions as people type them
