@@ -24,24 +24,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
-from r1mini.checkpoint import CheckpointError, load_checkpoint, python_rng_state, save_checkpoint
+from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from r1mini.curriculum import Curriculum
 from r1mini.evaluate import evaluate_model
-from r1mini.grpo import GRPOConfig, grpo_step
-from r1mini.harness import (EVAL_EXTRA_TOKENS, RunDir, fail, make_optimizer, parse_grpo_args, plot_run, read_jsonl,
+from r1mini.grpo import GRPOConfig, train_grpo
+from r1mini.harness import (EVAL_EXTRA_TOKENS, RunDir, fail, grpo_config, parse_grpo_args, plot_run, read_jsonl,
                             report_card)
 from r1mini.rewards import r1_zero_rewards
 
 
 def main(argv=None) -> int:
     args = parse_grpo_args("R1-Zero: GRPO from the base model with accuracy + format rewards.", "runs/zero", argv)
-    cfg = GRPOConfig(prompts_per_step=args.prompts_per_step, group_size=args.group_size, lr=args.lr,
-                     kl_coef=args.kl_coef, clip_eps=args.clip_eps, clip_eps_high=args.clip_eps_high,
-                     updates_per_batch=args.updates_per_batch, max_new_tokens=args.max_new_tokens,
-                     temperature=args.temperature, aggregation=args.loss_agg, normalize_std=not args.no_std_norm,
-                     zero_std_groups=args.zero_std_groups, max_sampling_rounds=args.max_sampling_rounds)
+    cfg = grpo_config(args)
     t0 = time.perf_counter()
     try:
         with RunDir(args.out_dir, vars(args), args.overwrite, inputs=[args.base]) as run:
@@ -59,31 +54,14 @@ def train(args, cfg: GRPOConfig, run: RunDir) -> None:
         build_base(Path(args.base).parent, args.preset, args.device, args.base_steps, args.seed)
     policy, tokenizer, base_meta = load_checkpoint(args.base, args.device)
     ref_model = copy.deepcopy(policy).eval().requires_grad_(False)   # π_ref: the base, frozen
-    optimizer = make_optimizer(policy, cfg.lr, cfg.weight_decay)
     curriculum = Curriculum(args.tasks, enabled=not args.no_curriculum)
-    rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
-    start, saved = run.resume(policy, optimizer)
-    if saved:
-        ref_model.load_state_dict(saved["ref_model"])
-        curriculum.pass_rate = saved["pass_rate"]
-        rng.setstate(python_rng_state(saved["py_rng"]))
-    else:
-        run.log(quick_eval(policy, tokenizer, args, 0))
     print(f"[zero] GRPO: {args.steps} steps x {cfg.prompts_per_step} prompts x G={cfg.group_size}, lr {cfg.lr}, "
           f"beta {cfg.kl_coef}, {cfg.zero_std_groups} all-equal groups, on {args.device}")
-    for step in tqdm(range(start, args.steps), desc="R1-Zero GRPO", initial=start, total=args.steps):
-        if args.ref_reset_every and step and step % args.ref_reset_every == 0:
-            ref_model.load_state_dict(policy.state_dict())  # R1 v2 resets the reference every 400 steps
-        stats, sampled = grpo_step(policy, ref_model, optimizer, tokenizer, lambda n: curriculum.sample(rng, n),
-                                   cfg, r1_zero_rewards, args.device, step=step)
-        curriculum.update([g.problem for g in sampled], [sum(g.rewards["accuracy"]) / len(g.texts) for g in sampled])
-        run.log({"step": step + 1, **{k: round(v, 5) for k, v in stats.items()}, "curriculum": dict(curriculum.pass_rate)})
-        if step + 1 == args.steps or args.eval_every and (step + 1) % args.eval_every == 0:
-            run.log(quick_eval(policy, tokenizer, args, step + 1))
-        if step + 1 == args.steps or (step + 1) % args.resume_every == 0:  # kept until the report is written
-            run.save_resume(policy, optimizer, step + 1, {"ref_model": ref_model.state_dict(),
-                                                          "pass_rate": curriculum.pass_rate, "py_rng": rng.getstate()})
+    train_grpo(policy, ref_model, tokenizer, cfg, run, args.steps, curriculum, random.Random(args.seed),
+               lambda step: r1_zero_rewards, args.device, "R1-Zero GRPO",
+               evaluate=lambda model, step: quick_eval(model, tokenizer, args, step), eval_every=args.eval_every,
+               resume_every=args.resume_every, ref_reset_every=args.ref_reset_every)
     save_checkpoint(run.model, policy, {"stage": "zero", "base": str(args.base), "grpo": asdict(cfg),
                                         "steps": args.steps, "seed": args.seed, "preset": base_meta.get("preset")})
     final_report(policy, tokenizer, args, run)

@@ -37,8 +37,11 @@ def render_prompt(question: str) -> str:
     return PROMPT_TEMPLATE.format(question=question)
 
 
-def render_completion(reasoning: str, answer: str) -> str:
-    return COMPLETION_TEMPLATE.format(reasoning=reasoning, answer=answer)
+def render_completion(reasoning: str, answer: str, summary: str = "") -> str:
+    """The completion in the template; R1's readable format puts a summary for the reader between
+    </think> and <answer> (R1 v1 §2.3.1)."""
+    completion = COMPLETION_TEMPLATE.format(reasoning=reasoning, answer=answer)
+    return completion.replace("</think> ", f"</think> {summary} ", 1) if summary else completion
 
 
 @dataclass

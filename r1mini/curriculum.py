@@ -22,10 +22,11 @@ class Curriculum:
     outside_weight: float = 0.15
     momentum: float = 0.7
     enabled: bool = True
+    levels: dict | None = None  # task -> levels to practise (default: every training level)
     pass_rate: dict = field(default_factory=dict)  # "task-level" -> moving average of accuracy
 
     def pairs(self) -> list[tuple[str, int]]:
-        return [(t, lv) for t in self.tasks for lv in TRAIN_LEVELS[t]]
+        return [(t, lv) for t in self.tasks for lv in (self.levels or TRAIN_LEVELS)[t]]
 
     def weight(self, pair) -> float:
         rate = self.pass_rate.get(f"{pair[0]}-{pair[1]}", 0.5)

@@ -32,9 +32,10 @@ from tqdm import tqdm
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
-                            language_word_counts, reasoning_text)
+                            language_word_counts, reasoning_text, summary_text)
 from r1mini.sampler import generate
-from r1mini.tasks import HARD_LEVELS, LANGUAGES, TASK_NAMES, TRAIN_LEVELS, Problem, normalize_answer, test_problems
+from r1mini.tasks import (HARD_LEVELS, LANGUAGES, TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, normalize_answer,
+                          test_problems)
 
 REFLECTION = re.compile(r"\b(?:wait|check|verify)\b|等等|检查|验证", re.IGNORECASE)
 # one *computed* step of any task, in either language — an operation with its result, so a think
@@ -51,7 +52,8 @@ def response_metrics(completion: str, answer: str, language: str = "en") -> dict
     consistency = language_consistency(completion, language)
     return {
         "correct": accuracy_reward(completion, answer),
-        "format": format_reward(completion),
+        "format": format_reward(completion, summary=True),  # R1's readable format also passes
+        "summary": float(bool(summary_text(completion))),   # R1's summary for the reader is present
         "reasoned": float(bool(REASONING_STEP.search(reasoning))),
         "reflection": float(bool(REFLECTION.search(reasoning))),
         "language_consistency": consistency,
@@ -98,6 +100,7 @@ def summarize(records: list[dict], k: int) -> dict:
         "cons@k": _mean(cons), "pass@k": _mean(passk),
         "mean_length": _mean(r["length"] for r in records),
         "format_rate": _mean(r["format"] for r in records),
+        "summary_rate": _mean(r["summary"] for r in records),
         "reasoned_rate": _mean(r["reasoned"] for r in records),
         "reasoned_accuracy": _mean(r["correct"] for r in reasoned),
         "direct_accuracy": _mean(r["correct"] for r in direct),
@@ -139,7 +142,8 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
                    include_hard: bool = True, batch_size: int = 256, seed: int = 0,
                    return_records: bool = False) -> dict:
     """Held-out evaluation: {"settings", "overall" (training levels), "hard", "by_task", "by_level",
-    "by_language" (training levels, per question language)}."""
+    "by_language" (training levels, per question language), "trivial" (the trivial level) and
+    "nontrivial" (the other training levels)}."""
     problems = []
     for task in tasks:
         levels = TRAIN_LEVELS[task] + (HARD_LEVELS[task] if include_hard else ())
@@ -157,6 +161,8 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
         "by_level": {f"{t}-{lv}": summarize([r for r in records if r["task"] == t and r["level"] == lv], k)
                      for t in tasks for lv in TRAIN_LEVELS[t] + (HARD_LEVELS[t] if include_hard else ())},
         "by_language": by_language(in_dist, k),
+        "trivial": summarize([r for r in records if r["level"] == TRIVIAL_LEVEL], k),
+        "nontrivial": summarize([r for r in in_dist if r["level"] != TRIVIAL_LEVEL], k),
     }
     if return_records:
         result["records"] = records

@@ -244,3 +244,36 @@ def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[
     policy.eval()
     return {**stats, "loss": float(loss.detach()), "grad_norm": float(grad_norm), "updated": 1.0,
             "entropy": float((entropy * mask).sum() / mask.sum()), **loss_stats, **timer.times}, sampled
+
+
+def train_grpo(policy, ref_model, tokenizer, cfg: GRPOConfig, run, steps: int, curriculum,
+               rng, reward_for_step: Callable[[int], RewardFn], device, desc: str, evaluate=None,
+               eval_every: int = 0, resume_every: int = 10, ref_reset_every: int = 0) -> None:
+    """One RL stage: `steps` calls of `grpo_step` on questions the curriculum picks, one metrics line
+    per step, a small held-out `evaluate(policy, step)` every `eval_every` steps, and a resume file
+    every `resume_every` steps (`run` is a harness.RunDir). R1-Zero and both RL stages of R1 run
+    through here; `reward_for_step(step)` lets R1's last stage switch a reward on part-way."""
+    from tqdm import tqdm
+
+    from r1mini.checkpoint import python_rng_state
+    from r1mini.harness import make_optimizer
+    optimizer = make_optimizer(policy, cfg.lr, cfg.weight_decay)
+    start, saved = run.resume(policy, optimizer)
+    if saved:
+        ref_model.load_state_dict(saved["ref_model"])
+        curriculum.pass_rate = saved["pass_rate"]
+        rng.setstate(python_rng_state(saved["py_rng"]))
+    elif evaluate:
+        run.log(evaluate(policy, 0))
+    for step in tqdm(range(start, steps), desc=desc, initial=start, total=steps):
+        if ref_reset_every and step and step % ref_reset_every == 0:
+            ref_model.load_state_dict(policy.state_dict())  # R1 v2 resets the reference every 400 steps
+        stats, sampled = grpo_step(policy, ref_model, optimizer, tokenizer, lambda n: curriculum.sample(rng, n),
+                                   cfg, reward_for_step(step), device, step=step)
+        curriculum.update([g.problem for g in sampled], [sum(g.rewards["accuracy"]) / len(g.texts) for g in sampled])
+        run.log({"step": step + 1, **{k: round(v, 5) for k, v in stats.items()}, "curriculum": dict(curriculum.pass_rate)})
+        if evaluate and (step + 1 == steps or eval_every and (step + 1) % eval_every == 0):
+            run.log(evaluate(policy, step + 1))
+        if step + 1 == steps or (step + 1) % resume_every == 0:  # kept until the stage's report is written
+            run.save_resume(policy, optimizer, step + 1, {"ref_model": ref_model.state_dict(),
+                                                          "pass_rate": curriculum.pass_rate, "py_rng": rng.getstate()})

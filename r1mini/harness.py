@@ -288,6 +288,31 @@ def report_card(title: str, evals: dict[str, dict], metrics: list[dict], setting
     return "\n".join(lines) + "\n"
 
 
+def stage_table(evals: dict[str, dict], data_counts: dict[str, dict], settings: str) -> str:
+    """Markdown for train_r1.py: the paper's Dev1/Dev2/Dev3 table at toy scale (one column per stage),
+    what each data filter removed, then each stage's per-level table."""
+    from r1mini.evaluate import format_table
+    names = list(evals)
+    cell = (lambda v: "–" if v is None else f"{v:.3f}")  # noqa: E731
+    rows = [("pass@1 (in-distribution)", "overall", "pass@1"), ("cons@k (in-distribution)", "overall", "cons@k"),
+            ("pass@1 (harder than training)", "hard", "pass@1"), ("mean length (in-distribution)", "overall", "mean_length"),
+            *[(f"reasoning entirely in the question's language (asked in {lang})", ("by_language", lang), "own_language_rate")
+              for lang in evals[names[0]]["by_language"]],
+            ("language-mixing rate", "overall", "mixing_rate"), ("reflection-phrase rate", "overall", "reflection_rate"),
+            ("readable format: summary present (non-trivial questions)", "nontrivial", "summary_rate"),
+            ("trivial questions: pass@1", "trivial", "pass@1"), ("trivial questions: mean length", "trivial", "mean_length")]
+    lines = [f"# R1 stage table", "", f"Command: `python {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))}`",
+             "", settings, "", "| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for title, where, key in rows:
+        pick = (lambda e: e[where[0]][where[1]]) if isinstance(where, tuple) else (lambda e: e[where])
+        lines.append(f"| {title} | " + " | ".join(cell(pick(evals[n])[key]) for n in names) + " |")
+    for name, counts in data_counts.items():
+        lines += ["", f"**{name} data**: " + ", ".join(f"{k}: {v}" for k, v in counts.items())]
+    for name in names:
+        lines += ["", f"## {name}, per level", "", format_table(evals[name])]
+    return "\n".join(lines) + "\n"
+
+
 PANELS = [("reward_accuracy", "train accuracy (rollouts)"), ("eval_pass@1", "held-out pass@1"),
           ("response_length", "mean response length (tokens)"), ("eval_reasoned_rate", "held-out share reasoned"),
           ("eval_reflection_rate", "held-out reflection rate"), ("eval_mixing_rate", "held-out language mixing"),
@@ -327,23 +352,11 @@ def plot_run(metrics_path, out_dir, name: str = "curves.png") -> Path | None:
 # ---------------------------------------------------------------- the RL stages' command line
 
 
-def parse_grpo_args(description: str, out_dir: str, argv=None):
-    """Every knob of a GRPO stage, validated before anything touches a directory (exit 2 on error)."""
-    from r1mini.config import PRESETS
+def add_grpo_args(p: ArgumentParser) -> None:
+    """The flags of GRPOConfig (and of the RL loop), shared by every RL stage's command line."""
     from r1mini.grpo import AGGREGATIONS, ZERO_STD_GROUPS, GRPOConfig
-    from r1mini.tasks import TASK_NAMES
     d = GRPOConfig()
-    p = ArgumentParser(description=description)
     add = p.add_argument
-    add("--base", default="runs/base/model.pt", help="base checkpoint (built if missing)")
-    add("--out-dir", default=out_dir)
-    add("--overwrite", action="store_true", help="replace a finished run in --out-dir")
-    add("--preset", choices=sorted(PRESETS), help="model size if the base must be built")
-    add("--base-steps", type=int_range(1), help="pretraining steps if the base must be built")
-    add("--device", default="auto", help="auto, cpu, cuda or mps")
-    add("--seed", type=SEED, default=0)
-    add("--steps", type=int_range(1), default=150, help="GRPO steps")
-    add("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks to train on")
     add("--prompts-per-step", type=int_range(1, 4096), default=d.prompts_per_step)
     add("--group-size", type=int_range(2, 1024), default=d.group_size, help="G: samples per prompt")
     add("--lr", type=float_range(0, 1, low_open=True), default=d.lr)
@@ -361,14 +374,94 @@ def parse_grpo_args(description: str, out_dir: str, argv=None):
         help="resample: at most this many batches of prompts per step")
     add("--no-curriculum", action="store_true", help="sample task levels uniformly")
     add("--ref-reset-every", type=int_range(0), default=0, help="reset the reference to the policy every N steps (0 = never)")
+    add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps")
+
+
+def grpo_config(args):
+    """The GRPOConfig that the flags of `add_grpo_args` describe."""
+    from r1mini.grpo import GRPOConfig
+    return GRPOConfig(prompts_per_step=args.prompts_per_step, group_size=args.group_size, lr=args.lr,
+                      kl_coef=args.kl_coef, clip_eps=args.clip_eps, clip_eps_high=args.clip_eps_high,
+                      updates_per_batch=args.updates_per_batch, max_new_tokens=args.max_new_tokens,
+                      temperature=args.temperature, aggregation=args.loss_agg, normalize_std=not args.no_std_norm,
+                      zero_std_groups=args.zero_std_groups, max_sampling_rounds=args.max_sampling_rounds)
+
+
+def parse_grpo_args(description: str, out_dir: str, argv=None):
+    """Every knob of train_zero.py, validated before anything touches a directory (exit 2 on error)."""
+    from r1mini.config import PRESETS
+    from r1mini.tasks import TASK_NAMES
+    p = ArgumentParser(description=description)
+    add = p.add_argument
+    add("--base", default="runs/base/model.pt", help="base checkpoint (built if missing)")
+    add("--out-dir", default=out_dir)
+    add("--overwrite", action="store_true", help="replace a finished run in --out-dir")
+    add("--preset", choices=sorted(PRESETS), help="model size if the base must be built")
+    add("--base-steps", type=int_range(1), help="pretraining steps if the base must be built")
+    add("--device", default="auto", help="auto, cpu, cuda or mps")
+    add("--seed", type=SEED, default=0)
+    add("--steps", type=int_range(1), default=150, help="GRPO steps")
+    add("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks to train on")
+    add_grpo_args(p)
     add("--eval-every", type=int_range(0), default=25, help="held-out evaluation every N steps (0 = only at the end)")
     add("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level in the final evaluation")
     add("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
-    add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps")
     args = p.parse_args(argv)
     try:
         args.tasks = parse_tasks(args.tasks)
         args.device = pick_device(args.device)
+        check_sequence_budget(args)
+    except (ValueError, CheckpointError) as error:
+        p.error(str(error))
+    return args
+
+
+def parse_r1_args(argv=None):
+    """Every knob of train_r1.py, validated before anything touches a directory (exit 2 on error)."""
+    from r1mini.tasks import TASK_NAMES
+    p = ArgumentParser(description="R1: cold start, reasoning RL with a language reward, rejection sampling + SFT, "
+                                   "all-scenario RL (DeepSeek-R1 §2.3).")
+    add = p.add_argument
+    add("--zero", default="runs/zero/model.pt", help="the R1-Zero checkpoint (python train_zero.py)")
+    add("--base", default="runs/base/model.pt", help="the base checkpoint both SFT stages start from")
+    add("--out-dir", default="runs/r1")
+    add("--overwrite", action="store_true", help="replace a finished run in --out-dir (every sub-stage)")
+    add("--device", default="auto", help="auto, cpu, cuda or mps")
+    add("--seed", type=SEED, default=0)
+    add("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks")
+    g = p.add_argument_group("1. cold start (Dev1)")
+    g.add_argument("--cold-start-prompts", type=int_range(1, 100_000), default=256, help="training questions R1-Zero answers")
+    g.add_argument("--cold-start-samples", type=int_range(1, 64), default=4, help="R1-Zero samples per question")
+    g.add_argument("--cold-start-temperature", type=float_range(0.01, 100), default=1.0, help="R1 samples R1-Zero at T = 1")
+    g.add_argument("--cold-start-steps", type=int_range(1), default=150, help="SFT steps of the base on the cold-start data")
+    g.add_argument("--sft-lr", type=float_range(0, 1, low_open=True), default=1e-3, help="peak lr of both SFT stages")
+    g.add_argument("--sft-batch-size", type=int_range(1, 4096), default=32)
+    g = p.add_argument_group("2. reasoning RL (Dev2) and 4. all-scenario RL (R1): GRPO")
+    g.add_argument("--reasoning-steps", type=int_range(1), default=40, help="GRPO steps from Dev1")
+    g.add_argument("--final-steps", type=int_range(1), default=40, help="GRPO steps from Dev3")
+    g.add_argument("--helpful-share", type=float_range(0, 1), default=0.25,
+                   help="the helpfulness rule is on for this last share of the final steps (R1 v2: the last 400 of 1,700)")
+    g.add_argument("--no-language-reward", action="store_true", help="ablation: RL without the language-consistency reward")
+    add_grpo_args(g)
+    p.set_defaults(max_new_tokens=192)  # a readable answer adds a self-check and a summary (~25 tokens)
+    g = p.add_argument_group("3. rejection sampling + SFT (Dev3)")
+    g.add_argument("--rejection-prompts", type=int_range(1, 100_000), default=384, help="training questions Dev2 answers")
+    g.add_argument("--rejection-samples", type=int_range(1, 64), default=4, help="Dev2 samples per question")
+    g.add_argument("--rejection-keep", type=int_range(1, 64), default=2, help="at most this many kept answers per question")
+    g.add_argument("--non-reasoning-share", type=float_range(0, 0.9), default=0.25,
+                   help="share of the SFT set that is trivial questions answered directly (paper: 200k of 800k)")
+    g.add_argument("--rejection-epochs", type=float_range(0, 100, low_open=True), default=2.0, help="SFT epochs (paper: 2)")
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level")
+    g.add_argument("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
+    args = p.parse_args(argv)
+    try:
+        args.tasks = parse_tasks(args.tasks)
+        args.device = pick_device(args.device)
+        for flag, path in (("--zero", args.zero), ("--base", args.base)):
+            if not Path(path).exists():
+                raise ValueError(f"{flag} {path} does not exist; run `python train_zero.py` first "
+                                 "(it builds the base too)")
         check_sequence_budget(args)
     except (ValueError, CheckpointError) as error:
         p.error(str(error))

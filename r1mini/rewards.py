@@ -23,7 +23,8 @@ END_OF_TEXT = "<|endoftext|>"
 # padding the policy could emit. The same set `tasks.normalize_answer` strips around an answer.
 _SPACE = " \t\r\n"
 _GAP = f"[{_SPACE}]*"
-_FORMAT = re.compile(f"{_GAP}<think>(?P<think>.*?)</think>{_GAP}<answer>(?P<answer>.*?)</answer>{_GAP}", re.DOTALL)
+_FORMAT = re.compile(f"{_GAP}<think>(?P<think>.*?)</think>(?P<summary>.*?)<answer>(?P<answer>.*?)</answer>{_GAP}",
+                     re.DOTALL)
 # Language words (see language_word_counts). Han: CJK unified ideographs (extension A, the main
 # block, extensions B to I), the compatibility ideographs and 〇 (ideographic zero).
 _HAN = ("\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -74,15 +75,27 @@ def _has_content(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def format_reward(completion: str) -> float:
+def format_reward(completion: str, summary: bool = False) -> float:
     """1.0 iff the completion is `<think> content </think> <answer> content </answer>`, each tag
     exactly once, with nothing but spaces, tabs, newlines, carriage returns (and the end token)
-    around it. Content means at least one letter or digit, see `_has_content`."""
+    around it. Content means at least one letter or digit, see `_has_content`.
+
+    summary=True is R1's readable format (R1 v1 §2.3.1, "|special_token|<reasoning>|special_token|
+    <summary>"): a summary for the reader between </think> and <answer> is then allowed (not
+    required: a trivial question needs none)."""
     text = _strip_end(completion)
     if text is None or any(text.count(tag) != 1 for tag in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)):
         return 0.0
     match = _FORMAT.fullmatch(text)
-    return float(bool(match and _has_content(match["think"]) and _has_content(match["answer"])))
+    if not match or not (_has_content(match["think"]) and _has_content(match["answer"])):
+        return 0.0
+    return float(summary or not match["summary"].strip(_SPACE))
+
+
+def summary_text(completion: str) -> str:
+    """The text between </think> and <answer> (R1's summary), stripped; "" when there is none."""
+    match = _FORMAT.fullmatch(_strip_end(completion) or "")
+    return match["summary"].strip(_SPACE) if match else ""
 
 
 def reasoning_text(completion: str) -> str:
@@ -132,3 +145,11 @@ def language_consistency(completion: str, target: str = "en") -> float:
 def r1_zero_rewards(completion: str, problem) -> dict[str, float]:
     """R1-Zero's reward: accuracy + format, nothing else (R1 §2.2.2)."""
     return {"accuracy": accuracy_reward(completion, problem.answer), "format": format_reward(completion)}
+
+
+def r1_rewards(completion: str, problem) -> dict[str, float]:
+    """R1's reasoning-RL reward (R1 v1 §2.3.2): accuracy + format (readable, a summary allowed) +
+    language consistency with the *question's* language, summed as the paper does."""
+    return {"accuracy": accuracy_reward(completion, problem.answer),
+            "format": format_reward(completion, summary=True),
+            "language": language_consistency(completion, problem.language)}

@@ -10,7 +10,7 @@ import torch
 from conftest import run_cli
 
 import train_zero
-from r1mini import evaluate, pretrain
+from r1mini import evaluate, grpo, pretrain
 from r1mini.checkpoint import load_checkpoint
 from r1mini.harness import read_jsonl, window_mean
 from r1mini.sft import SFTConfig
@@ -76,7 +76,7 @@ def test_train_zero_end_to_end(uninterrupted_zero):
 
 def test_killed_and_resumed_train_zero_is_the_uninterrupted_run(tmp_path, base_ckpt, uninterrupted_zero, monkeypatch):
     out = tmp_path / "zero"
-    crash_at(monkeypatch, train_zero, "grpo_step", 4)   # killed during step 4, last resume file at step 2
+    crash_at(monkeypatch, grpo, "grpo_step", 4)   # killed during step 4, last resume file at step 2
     with pytest.raises(KeyboardInterrupt):
         train_zero.main(zero_args(base_ckpt, out))
     assert (out / "resume.pt").exists() and not (out / "model.pt").exists() and not (out / ".lock").exists()
@@ -98,8 +98,8 @@ def test_a_crash_while_writing_the_report_loses_no_training(tmp_path, base_ckpt,
     assert (out / "resume.pt").exists()
     monkeypatch.undo()
     steps_run = []
-    real_step = train_zero.grpo_step
-    monkeypatch.setattr(train_zero, "grpo_step", lambda *a, **kw: steps_run.append(1) or real_step(*a, **kw))
+    real_step = grpo.grpo_step
+    monkeypatch.setattr(grpo, "grpo_step", lambda *a, **kw: steps_run.append(1) or real_step(*a, **kw))
     assert train_zero.main(zero_args(base_ckpt, out)) == 0
     assert steps_run == [] and (out / "report.md").exists() and not (out / "resume.pt").exists()
 
@@ -130,7 +130,7 @@ def test_a_directory_in_use_by_a_live_run_is_refused(tmp_path, base_ckpt, capsys
 
 def test_resume_refuses_changed_flags(tmp_path, base_ckpt, monkeypatch, capsys):
     out = tmp_path / "zero"
-    crash_at(monkeypatch, train_zero, "grpo_step", 3)
+    crash_at(monkeypatch, grpo, "grpo_step", 3)
     with pytest.raises(KeyboardInterrupt):
         train_zero.main(zero_args(base_ckpt, out))
     monkeypatch.undo()
@@ -144,13 +144,13 @@ def test_resume_refuses_changed_flags(tmp_path, base_ckpt, monkeypatch, capsys):
 
 def test_overwrite_starts_an_unfinished_run_afresh(tmp_path, base_ckpt, monkeypatch):
     out = tmp_path / "zero"
-    crash_at(monkeypatch, train_zero, "grpo_step", 4)
+    crash_at(monkeypatch, grpo, "grpo_step", 4)
     with pytest.raises(KeyboardInterrupt):
         train_zero.main(zero_args(base_ckpt, out))
     monkeypatch.undo()
     steps_run = []
-    real_step = train_zero.grpo_step
-    monkeypatch.setattr(train_zero, "grpo_step", lambda *a, **kw: steps_run.append(kw["step"]) or real_step(*a, **kw))
+    real_step = grpo.grpo_step
+    monkeypatch.setattr(grpo, "grpo_step", lambda *a, **kw: steps_run.append(kw["step"]) or real_step(*a, **kw))
     assert train_zero.main(zero_args(base_ckpt, out, "--lr", "0.01", "--overwrite")) == 0
     assert steps_run == [0, 1, 2, 3]
 
@@ -192,7 +192,7 @@ def test_torn_last_metrics_line_is_dropped_and_a_failed_rewrite_keeps_the_log(tm
 def test_report_survives_steps_without_update(tmp_path, base_ckpt, monkeypatch):
     # a step whose groups are all equal makes no update and logs no KL or entropy; the report card
     # must average over the steps that have them instead of crashing at the very end of a run
-    real_step = train_zero.grpo_step
+    real_step = grpo.grpo_step
 
     def no_update_after_first(*a, **kw):
         stats, sampled = real_step(*a, **kw)
@@ -201,7 +201,7 @@ def test_report_survives_steps_without_update(tmp_path, base_ckpt, monkeypatch):
             stats["kl"] = 0.25
         return stats, sampled
 
-    monkeypatch.setattr(train_zero, "grpo_step", no_update_after_first)
+    monkeypatch.setattr(grpo, "grpo_step", no_update_after_first)
     out = tmp_path / "zero"
     assert train_zero.main(zero_args(base_ckpt, out)) == 0
     assert "| kl | 0.250 | nan |" in (out / "report.md").read_text()

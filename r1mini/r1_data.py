@@ -1,0 +1,176 @@
+"""The data of R1's two supervised stages, and the rule standing in for its helpfulness reward model
+(DeepSeek-R1 v1 §2.3; v2 supplement B.3-B.5). train_r1.py calls these in the paper's order:
+
+  1. cold start       `cold_start_example`: keep an R1-Zero answer only if it is verified right and
+                      readable (every step parsed, each column worked exactly once, one language),
+                      then rewrite it for a reader: the reasoning in the *question's* language, a
+                      self-check, and a summary after </think>;
+  3. rejection        `rejection_filter`: keep Dev2's answers that are right, complete (readable
+     sampling         format), not repetitive and entirely in the question's language, at most a few
+                      per question; `non_reasoning_example`: trivial questions answered directly
+                      with a one-line think (the paper's "hello" gets no chain of thought);
+  4. all-scenario RL  `helpfulness_rule`: right *and* brief on trivial questions.
+
+The paper rewrote R1-Zero's outputs with DeepSeek-V3 and human annotators; our reasoning is
+templated, so a rule can do it: parse the steps (`parse_reasoning`), check them against the school
+algorithm, and render the same steps again with tasks.py's templates in the target language.
+"""
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+
+from r1mini.corpus import render_completion, render_prompt
+from r1mini.rewards import (accuracy_reward, format_reward, language_consistency, language_word_counts,
+                            reasoning_text, summary_text)
+from r1mini.tasks import (CHECK_TEXT, FINAL_TEXT, LOGIC_OPS_ZH, STEP_TEXT, TRIVIAL_LEVEL, Problem, _render, trace,
+                          write_spelled_operands)
+
+# One regex per step template of tasks.STEP_TEXT (either language), place name optional: R1-Zero
+# may drop it. The named groups are the trace fields that decide whether a step is right.
+_PLACE = r"(?:[a-z-]+: |[\u4e00-\u9fff]+位：)?"
+STEP_PATTERNS = {
+    "add": [re.compile(_PLACE + r"(?P<a>\d)\+(?P<b>\d)\+(?P<c>\d)=(?P<s>\d+), write (?P<d>\d) carry (?P<carry>\d)\."),
+            re.compile(_PLACE + r"(?P<a>\d)加(?P<b>\d)加(?P<c>\d)得(?P<s>\d+)，写(?P<d>\d)进(?P<carry>\d)。")],
+    "mul": [re.compile(_PLACE + r"(?P<a>\d)\*(?P<m>\d)=(?P<p>\d+), \+(?P<c>\d)=(?P<s>\d+), write (?P<d>\d) carry (?P<carry>\d)\."),
+            re.compile(_PLACE + r"(?P<a>\d)乘(?P<m>\d)得(?P<p>\d+)，加(?P<c>\d)得(?P<s>\d+)，写(?P<d>\d)进(?P<carry>\d)。")],
+    "logic": [re.compile(r"(?P<x>[TF]) (?P<op>and|or|xor) (?P<y>[TF]) is (?P<s>[TF])\."),
+              re.compile(r"(?P<x>[TF]) (?P<op>与|或|异或) (?P<y>[TF]) 得 (?P<s>[TF])。")],
+}
+_OPS_FROM_ZH = {zh: en for en, zh in LOGIC_OPS_ZH.items()}
+_SENTENCE_END = re.compile(r"(?<=[.。])\s*")
+_CHECK_OR_WAIT = re.compile(r"^(?:Let me check|检查一下|Wait|等等)|^(?:Yes\.|对。)$")
+_SPELLED = re.compile(r"^(?:[a-z -]+ \d)+ (?:plus|times) .*\.$|^(?:[\u4e00-\u9fff]+位\d)+[加乘].*。$")
+_FINAL = re.compile(r"^(?:So the answer is \S+\.|所以答案是\S+。)$")
+
+SUMMARY_TEXT = {"en": "Summary: {expression} = {answer}.", "zh": "总结：{expression} = {answer}。"}
+BRIEF_TEXT = {"en": "Easy: {expression} = {answer}.", "zh": "很简单：{expression} = {answer}。"}
+
+
+def sentences(reasoning: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(reasoning.strip()) if s]
+
+
+def parse_reasoning(task: str, reasoning: str) -> tuple[list[dict], Counter]:
+    """The computed steps of a chain of thought, in order, as {field: int or str} dicts, and a count
+    of its sentences by kind: step, spelled (the numbers by place), final, check (a self-check or a
+    "wait"), other (anything the templates cannot produce: garbled or unreadable text)."""
+    steps, kinds = [], Counter()
+    for sentence in sentences(reasoning):
+        if _CHECK_OR_WAIT.match(sentence):
+            kinds["check"] += 1
+            continue
+        match = next((m for pattern in STEP_PATTERNS[task] if (m := pattern.fullmatch(sentence))), None)
+        if match:
+            step = {k: (int(v) if v.isdigit() else _OPS_FROM_ZH.get(v, v)) for k, v in match.groupdict().items()}
+            steps.append(step)
+            kinds["step"] += 1
+        elif _SPELLED.match(sentence):
+            kinds["spelled"] += 1
+        elif _FINAL.match(sentence):
+            kinds["final"] += 1
+        else:
+            kinds["other"] += 1
+    return steps, kinds
+
+
+def works_the_algorithm(problem: Problem, steps: list[dict]) -> bool:
+    """The parsed steps are exactly the school algorithm's: every column (or operator) once, in
+    order, each right. This is the 'no repetition, nothing skipped' test of both filters."""
+    expected, _ = trace(problem)
+    return len(steps) == len(expected) and all(
+        all(want[key] == (str(value) if isinstance(want[key], str) else value) for key, value in got.items())
+        for got, want in zip(steps, expected))
+
+
+def expression_in(problem: Problem, language: str) -> str:
+    """The expression as a reader of `language` writes it: logic operators in Chinese for Chinese."""
+    if problem.task == "logic" and language == "zh":
+        return re.sub(r"\b(and|or|xor)\b", lambda m: LOGIC_OPS_ZH[m[1]], problem.expression)
+    return problem.expression
+
+
+def readable_reasoning(problem: Problem, rng: random.Random) -> str:
+    """The rewrite: the worked solution in the question's language, with one self-check."""
+    language, (steps, answer) = problem.language, trace(problem)
+    parts = [] if problem.task == "logic" else [write_spelled_operands(problem, language)]
+    parts += [_render(STEP_TEXT, problem.task, language, step) for step in steps]
+    parts.append(FINAL_TEXT[language].format(answer=answer))
+    parts.append(_render(CHECK_TEXT, problem.task, language, rng.choice(steps)))
+    return " ".join(parts)
+
+
+def readable_completion(problem: Problem, rng: random.Random) -> str:
+    """R1's readable format: reasoning, then a summary for the reader, then the answer."""
+    summary = SUMMARY_TEXT[problem.language].format(expression=expression_in(problem, problem.language),
+                                                    answer=problem.answer)
+    return render_completion(readable_reasoning(problem, rng), problem.answer, summary)
+
+
+def cold_start_example(problem: Problem, zero_completion: str, rng: random.Random) -> tuple[str | None, str]:
+    """(cold-start completion, "kept") for an R1-Zero answer that passes, or (None, reason it failed):
+    wrong, format, unreadable (a sentence no template makes), repetitive (steps skipped, repeated or
+    wrong), mixed (both languages). The rewrite re-renders the steps it has just checked against
+    the algorithm, so it keeps R1-Zero's working and changes only how it reads."""
+    if not accuracy_reward(zero_completion, problem.answer):
+        return None, "wrong"
+    if not format_reward(zero_completion):
+        return None, "format"
+    reasoning = reasoning_text(zero_completion)
+    steps, kinds = parse_reasoning(problem.task, reasoning)
+    if kinds["other"]:
+        return None, "unreadable"
+    if not works_the_algorithm(problem, steps):
+        return None, "repetitive"
+    words = language_word_counts(reasoning)
+    if words["en"] and words["zh"] or words["other"]:
+        return None, "mixed"
+    return readable_completion(problem, rng), "kept"
+
+
+REJECTION_FILTERS = ("wrong", "incomplete", "repetitive", "language")
+
+
+def rejection_reason(problem: Problem, completion: str) -> str | None:
+    """Why rejection sampling drops a Dev2 answer (the first filter it fails), or None to keep it:
+    wrong; incomplete (not the readable format, or a worked answer without its summary); repetitive
+    (its steps are not the algorithm's, each column once); language (a word outside the question's
+    language)."""
+    if not accuracy_reward(completion, problem.answer):
+        return "wrong"
+    reasoning = reasoning_text(completion)
+    steps, kinds = parse_reasoning(problem.task, reasoning)
+    worked = problem.level != TRIVIAL_LEVEL or kinds["step"] > 0
+    if not format_reward(completion, summary=True) or (worked and not summary_text(completion)):
+        return "incomplete"
+    if worked and (kinds["other"] or not works_the_algorithm(problem, steps)):
+        return "repetitive"
+    if language_consistency(completion, problem.language) < 1.0:
+        return "language"
+    return None
+
+
+def non_reasoning_example(problem: Problem) -> str:
+    """A trivial question answered as people answer it: a one-line think, no worked columns."""
+    brief = BRIEF_TEXT[problem.language].format(expression=expression_in(problem, problem.language),
+                                                answer=problem.answer)
+    return render_completion(brief, problem.answer)
+
+
+def helpfulness_rule(completion: str, problem: Problem) -> dict[str, float]:
+    """Stands in for the paper's helpfulness reward model in the last RL stage (v2 B.5: a neural
+    model trained on preference pairs, switched on only for the final 400 steps because it was
+    hacked otherwise). A neural reward model is exactly what this project avoids (R1 §2.2.2: it is
+    hacked, and it costs a model); at toy scale "helpful" on a trivial question means right and
+    brief, which a rule can check: 1.0 for a right answer whose think is one sentence, else 0. Other
+    questions get 0 (constant within a group, so no advantage)."""
+    if problem.level != TRIVIAL_LEVEL:
+        return {"helpful": 0.0}
+    brief = len(sentences(reasoning_text(completion))) <= 1
+    return {"helpful": float(brief and accuracy_reward(completion, problem.answer) == 1.0)}
+
+
+def encode_examples(tokenizer, pairs: list[tuple[Problem, str]]) -> list[tuple[list[int], list[int]]]:
+    """(prompt ids, completion ids) for SFT from (problem, completion text) pairs."""
+    return [(tokenizer.encode(render_prompt(p.question)), tokenizer.encode(c)) for p, c in pairs]

@@ -1,0 +1,199 @@
+"""R1 (train_r1.py, r1mini/r1_data.py): the rewriter, the filters, the rules, and the script end to end."""
+import json
+import random
+
+import pytest
+import torch
+
+import train_r1
+from r1mini import grpo, pretrain, sft
+from r1mini.checkpoint import load_checkpoint
+from r1mini.corpus import render_completion
+from r1mini.r1_data import (cold_start_example, helpfulness_rule, non_reasoning_example, parse_reasoning,
+                            readable_completion, rejection_reason)
+from r1mini.rewards import (accuracy_reward, format_reward, language_consistency, r1_rewards, reasoning_text,
+                            summary_text)
+from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, generate_problem, write_solution
+
+ADD = Problem("add", 3, "57+384", "441", "zh")
+ZERO_EN = render_completion(write_solution(ADD, random.Random(0), ("en",))[0], "441")
+
+
+# ---------------------------------------------------------------- the summary in the format reward
+
+def test_the_summary_is_allowed_only_in_r1s_format():
+    readable = readable_completion(ADD, random.Random(0))
+    assert summary_text(readable) == "总结：57+384 = 441。"
+    assert format_reward(readable, summary=True) == 1.0 and format_reward(readable) == 0.0  # R1-Zero's stays strict
+    assert format_reward(ZERO_EN, summary=True) == 1.0 and summary_text(ZERO_EN) == ""
+    assert format_reward(readable.replace("总结", "<answer>总结"), summary=True) == 0.0  # a second answer tag
+
+
+def test_r1_rewards_add_language_consistency_with_the_questions_language():
+    readable = readable_completion(ADD, random.Random(0))
+    assert r1_rewards(readable, ADD) == {"accuracy": 1.0, "format": 1.0, "language": 1.0}
+    english = Problem("add", 3, "57+384", "441", "en")
+    assert r1_rewards(readable, english)["language"] == 0.0
+    assert r1_rewards(" <think> 7+4=11. </think> <answer>441</answer>", ADD)["language"] == 0.0  # no words: no reward
+
+
+# ---------------------------------------------------------------- cold start: the rewrite
+
+@pytest.mark.parametrize("task", TASK_NAMES)
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_rewrite_is_right_readable_and_in_the_questions_language(task, language):
+    rng = random.Random(f"rewrite-{task}-{language}")
+    other = "zh" if language == "en" else "en"
+    for level in TRAIN_LEVELS[task]:
+        problem = generate_problem(rng, task, level)
+        problem = Problem(problem.task, level, problem.expression, problem.answer, "zh" if language == "zh" else "en")
+        zero = render_completion(*write_solution(problem, rng, (other,)))  # R1-Zero answered in the other language
+        rewritten, reason = cold_start_example(problem, zero, rng)
+        assert reason == "kept", zero
+        assert accuracy_reward(rewritten, problem.answer) == 1.0 and format_reward(rewritten, summary=True) == 1.0
+        assert language_consistency(rewritten, language) == 1.0, rewritten
+        assert summary_text(rewritten) and "Let me check" in rewritten or "检查一下" in rewritten
+        assert rejection_reason(problem, rewritten) is None
+
+
+def test_the_cold_start_filter_drops_wrong_unreadable_repetitive_and_mixed_answers():
+    rng = random.Random(0)
+    steps = reasoning_text(ZERO_EN).strip()
+    wrong = render_completion(*write_solution(ADD, random.Random(3), ("en",), slip=True))
+    cases = {
+        "wrong": wrong,
+        "format": ZERO_EN.replace("</think> ", "</think> Done. "),  # right answer, not R1-Zero's format
+        "unreadable": render_completion(steps + " blah blah.", "441"),
+        "repetitive": render_completion(steps.replace("tens:", "tens: 5+8+1=14, write 4 carry 1. tens:"), "441"),
+        "mixed": render_completion(steps.replace("So the answer is 441.", "所以答案是441。"), "441"),
+    }
+    for reason, completion in cases.items():
+        assert accuracy_reward(completion, "441") == float(reason != "wrong")
+        assert cold_start_example(ADD, completion, rng) == (None, reason), completion
+    skipped = render_completion(steps.replace("tens: 5+8+1=14, write 4 carry 1. ", ""), "441")
+    assert cold_start_example(ADD, skipped, rng) == (None, "repetitive")  # a skipped column is no better
+
+
+# ---------------------------------------------------------------- rejection sampling and non-reasoning data
+
+def test_each_rejection_filter_keeps_and_drops_hand_made_cases():
+    readable = readable_completion(ADD, random.Random(0))
+    assert rejection_reason(ADD, readable) is None
+    assert rejection_reason(ADD, readable.replace("<answer>441", "<answer>442")) == "wrong"
+    assert rejection_reason(ADD, readable.replace(" 总结：57+384 = 441。", "")) == "incomplete"  # no summary
+    assert rejection_reason(ADD, " <think> . </think> 总结：57+384 = 441。 <answer>441</answer>") == "incomplete"
+    doubled = readable.replace("十位：", "十位：5加8加1得14，写4进1。 十位：", 1)
+    assert rejection_reason(ADD, doubled) == "repetitive"
+    assert rejection_reason(ADD, readable.replace("所以答案是441。", "So the answer is 441.")) == "language"
+    assert rejection_reason(Problem("add", 3, "57+384", "441", "en"), readable) == "language"
+
+
+def test_non_reasoning_examples_are_brief_right_and_in_the_questions_language():
+    rng = random.Random(0)
+    for task in TASK_NAMES:
+        for phrasing in ("bare", "en", "zh"):
+            p = generate_problem(rng, task, TRIVIAL_LEVEL)
+            p = Problem(p.task, p.level, p.expression, p.answer, phrasing)
+            completion = non_reasoning_example(p)
+            assert rejection_reason(p, completion) is None, completion
+            assert parse_reasoning(task, reasoning_text(completion))[0] == []  # no worked columns
+            assert language_consistency(completion, p.language) == 1.0
+            assert helpfulness_rule(completion, p) == {"helpful": 1.0}
+
+
+def test_the_helpfulness_rule_wants_right_and_brief_on_trivial_questions_only():
+    trivial = Problem("add", TRIVIAL_LEVEL, "7+8", "15", "en")
+    brief = non_reasoning_example(trivial)
+    worked = render_completion(*write_solution(trivial, random.Random(0), ("en",)))
+    assert helpfulness_rule(brief, trivial) == {"helpful": 1.0}
+    assert helpfulness_rule(worked, trivial) == {"helpful": 0.0}                      # right but long
+    assert helpfulness_rule(brief.replace("15</answer>", "16</answer>"), trivial) == {"helpful": 0.0}  # brief, wrong
+    assert helpfulness_rule(readable_completion(ADD, random.Random(0)), ADD) == {"helpful": 0.0}       # not trivial
+
+
+# ---------------------------------------------------------------- train_r1.py end to end
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    out = tmp_path_factory.mktemp("r1base")
+    pretrain.build_base(out, preset="tiny", device="cpu", steps=3, evaluate=False)
+    return out / "model.pt"
+
+
+def scripted_answers(model, tokenizer, problems, samples, temperature, args, batch_size=256):
+    """Stands in for sampling a trained model (a 3-step tiny model answers nothing right): half the
+    answers R1-Zero style in a random language, half in R1's readable format, every fourth wrong."""
+    rng, answers = random.Random(len(problems)), []
+    for i, problem in enumerate(p for p in problems for _ in range(samples)):
+        if i % 2:
+            completion = readable_completion(problem, rng)
+        else:
+            completion = render_completion(*write_solution(problem, rng, (rng.choice(["en", "zh"]),), slip=i % 4 == 0))
+        answers.append((problem, completion))
+    return answers
+
+
+def r1_args(base, out, *extra):
+    return ["--zero", str(base), "--base", str(base), "--out-dir", str(out), "--tasks", "add,logic", "--device", "cpu",
+            "--cold-start-prompts", "6", "--cold-start-samples", "2", "--cold-start-steps", "3", "--sft-batch-size", "4",
+            "--reasoning-steps", "2", "--final-steps", "3", "--prompts-per-step", "2", "--group-size", "2",
+            "--max-new-tokens", "12", "--rejection-prompts", "6", "--rejection-samples", "2",
+            "--rejection-epochs", "1", "--eval-problems", "1", "--eval-k", "2", "--resume-every", "1", *extra]
+
+
+@pytest.fixture(scope="module")
+def whole_r1(tmp_path_factory, tiny_base):
+    out = tmp_path_factory.mktemp("r1_whole")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train_r1, "sample_answers", scripted_answers)
+        assert train_r1.main(r1_args(tiny_base, out)) == 0
+    return out
+
+
+def test_train_r1_end_to_end_writes_every_stage(whole_r1):
+    out = whole_r1
+    for stage in ("dev1", "dev2", "dev3"):
+        assert load_checkpoint(out / stage / "model.pt")[2]["stage"] == stage
+        assert not (out / stage / "resume.pt").exists()
+    assert load_checkpoint(out / "model.pt")[2]["stage"] == "r1" and not (out / "resume.pt").exists()
+    assert list(json.loads((out / "eval.json").read_text())) == ["base", "R1-Zero", "Dev1", "Dev2", "Dev3", "R1"]
+    report = (out / "report.md").read_text()
+    assert "reasoning entirely in the question's language (asked in zh)" in report and "trivial questions" in report
+    counts = json.loads((out / "dev3" / "rejection_counts.json").read_text())
+    assert counts["removed: wrong"] > 0 and counts["non-reasoning examples"] > 0
+    data = [json.loads(line) for line in open(out / "dev1" / "cold_start_data.jsonl", encoding="utf-8")]
+    assert data and all("总结" in d["completion"] or "Summary" in d["completion"] for d in data)
+
+
+def test_train_r1_killed_inside_a_stage_resumes_to_the_same_model(tmp_path, tiny_base, whole_r1, monkeypatch):
+    out = tmp_path / "r1"
+    monkeypatch.setattr(train_r1, "sample_answers", scripted_answers)
+    real, calls = grpo.grpo_step, {"n": 0}
+
+    def killed_in_dev2(*a, **kw):  # the reasoning RL runs 2 steps: die in its second
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated kill")
+        return real(*a, **kw)
+    monkeypatch.setattr(grpo, "grpo_step", killed_in_dev2)
+    with pytest.raises(KeyboardInterrupt):
+        train_r1.main(r1_args(tiny_base, out))
+    assert (out / "dev1" / "model.pt").exists() and (out / "dev2" / "resume.pt").exists()
+    monkeypatch.setattr(grpo, "grpo_step", real)
+    sft_calls = []
+    monkeypatch.setattr(train_r1, "train_sft", lambda *a, **kw: sft_calls.append(1) or sft.train_sft(*a, **kw))
+    assert train_r1.main(r1_args(tiny_base, out)) == 0
+    assert sft_calls == [1]  # Dev1 was reused, only Dev3's SFT ran again
+    resumed, whole = load_checkpoint(out / "model.pt")[0], load_checkpoint(whole_r1 / "model.pt")[0]
+    for (name, a), b in zip(resumed.state_dict().items(), whole.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_train_r1_refuses_missing_inputs_and_changed_flags(tmp_path, tiny_base, whole_r1, capsys):
+    from conftest import run_cli
+    code, err = run_cli(train_r1.main, r1_args(tiny_base, tmp_path / "x") + ["--zero", str(tmp_path / "none.pt")], capsys)
+    assert code == 2 and "python train_zero.py" in err
+    code, err = run_cli(train_r1.main, r1_args(tiny_base, whole_r1), capsys)
+    assert code == 2 and "finished run" in err
+    code, err = run_cli(train_r1.main, r1_args(tiny_base, tmp_path / "y") + ["--helpful-share", "2"], capsys)
+    assert code == 2 and "--helpful-share" in err

@@ -1,0 +1,267 @@
+"""R1: four stages that keep R1-Zero's reasoning and fix its defects (DeepSeek-R1 v1 §2.3; v2 Fig. 2).
+
+R1-Zero reasons well but writes for nobody: it mixes languages, has no summary, and works every
+question out at length, even 3+4. R1 repairs that in four stages, each measured against the last:
+
+  1. cold start → Dev1        sample R1-Zero (T = 1), keep verified and readable answers, rewrite
+                              them into the question's language with a self-check and a summary,
+                              SFT the *base* on them
+  2. reasoning RL → Dev2      GRPO from Dev1: accuracy + format + language consistency
+  3. rejection sampling → Dev3  sample Dev2, keep right, complete, non-repetitive, language-consistent
+                              answers; add trivial questions answered directly; SFT the *base* again
+  4. all-scenario RL → R1     GRPO from Dev3 over every training level; on trivial questions a
+                              "right and brief" rule, switched on only for the last part
+
+    python train_r1.py          # needs runs/zero and runs/base: python train_zero.py
+    python train_r1.py --help   # every knob
+
+Outputs in runs/r1/: dev1/, dev2/, dev3/ (model.pt, metrics.jsonl, and the stage's data or filter
+counts), model.pt (R1), eval.json, report.md (the stage table). A killed run resumes inside the
+stage it was in; finished stages are not redone.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from r1mini.corpus import render_prompt
+from r1mini.curriculum import Curriculum
+from r1mini.evaluate import evaluate_model
+from r1mini.grpo import train_grpo
+from r1mini.harness import EVAL_EXTRA_TOKENS, RunDir, fail, grpo_config, parse_r1_args, stage_table
+from r1mini.r1_data import (cold_start_example, encode_examples, helpfulness_rule, non_reasoning_example,
+                            rejection_reason)
+from r1mini.rewards import r1_rewards, r1_zero_rewards
+from r1mini.sampler import generate
+from r1mini.sft import SFTConfig, train_sft
+from r1mini.tasks import TRAIN_LEVELS, TRIVIAL_LEVEL, generate_problem
+
+
+def main(argv=None) -> int:
+    args = parse_r1_args(argv)
+    t0 = time.perf_counter()
+    try:
+        with RunDir(args.out_dir, vars(args), args.overwrite, inputs=[args.zero, args.base]) as run:
+            models = {"base": args.base, "R1-Zero": args.zero}
+            models["Dev1"] = cold_start(args, run)
+            models["Dev2"] = reasoning_rl(args, models["Dev1"], run)
+            models["Dev3"] = rejection_sampling_sft(args, models["Dev2"], run)
+            final_rl(args, models["Dev3"], run)
+            models["R1"] = run.model
+            final_report(args, models, run)
+            run.finish()
+    except CheckpointError as error:
+        return fail(str(error))
+    print(f"[r1] total {(time.perf_counter() - t0) / 60:.1f} min")
+    return 0
+
+
+# ---------------------------------------------------------------- the four stages, in the paper's order
+
+def cold_start(args, run: RunDir) -> Path:
+    """Stage 1: R1-Zero's verified, readable answers, rewritten, teach the base the readable format."""
+    def build(stage: RunDir):
+        zero, tokenizer, _ = load_checkpoint(args.zero, args.device)
+        problems = training_problems(args, args.cold_start_prompts, "cold", include_trivial=False)
+        answers = sample_answers(zero, tokenizer, problems, args.cold_start_samples, args.cold_start_temperature, args)
+        rng, kept, reasons = random.Random(args.seed), [], Counter()
+        for problem, completion in answers:
+            rewritten, reason = cold_start_example(problem, completion, rng)
+            reasons[reason] += 1
+            if rewritten:
+                kept.append((problem, rewritten))
+        kept = deduplicate(kept, per_question=args.cold_start_samples)
+        write_data(stage, "cold_start", kept, {"R1-Zero answers": len(answers), **reasons, "kept after dedup": len(kept)})
+        if not kept:
+            raise CheckpointError("R1-Zero gave no verified, readable answer to rewrite; train it longer")
+        return sft_from_base(args, stage, encode_examples(tokenizer, kept), args.cold_start_steps, "cold-start SFT")
+    return sub_stage(args, run, "dev1", build)
+
+
+def reasoning_rl(args, dev1: Path, run: RunDir) -> Path:
+    """Stage 2: GRPO from Dev1 with accuracy + format + language consistency, reasoning questions."""
+    reward = r1_zero_rewards if args.no_language_reward else r1_rewards  # the ablation drops only the language term
+    return sub_stage(args, run, "dev2", lambda stage: rl(args, dev1, stage, args.reasoning_steps, lambda step: reward,
+                                                         include_trivial=False, desc="reasoning RL"))
+
+
+def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
+    """Stage 3: Dev2's best answers plus non-reasoning data; SFT the base on them (2 epochs)."""
+    def build(stage: RunDir):
+        policy, tokenizer, _ = load_checkpoint(dev2, args.device)
+        problems = training_problems(args, args.rejection_prompts, "rejection", include_trivial=False)
+        answers = sample_answers(policy, tokenizer, problems, args.rejection_samples, args.temperature, args)
+        kept, removed, per_level = [], Counter(), defaultdict(lambda: [0, 0])
+        for problem, completion in answers:
+            reason = rejection_reason(problem, completion)
+            removed[reason or "kept"] += 1
+            per_level[f"{problem.task}-{problem.level}"][0] += 1
+            if reason is None:
+                kept.append((problem, completion))
+        kept = deduplicate(kept, per_question=args.rejection_keep)
+        for problem, _ in kept:
+            per_level[f"{problem.task}-{problem.level}"][1] += 1
+        # Non-reasoning data (the paper: ~200k of 800k): trivial questions answered without working.
+        n_trivial = round(len(kept) * args.non_reasoning_share / (1 - args.non_reasoning_share))
+        trivial = [(p, non_reasoning_example(p)) for p in training_problems(args, n_trivial, "trivial", only_trivial=True)]
+        unsolved = sorted(k for k, (n, k_) in per_level.items() if k_ == 0)
+        write_data(stage, "rejection", kept + trivial, {
+            "Dev2 answers": len(answers), **{f"removed: {k}": v for k, v in removed.items() if k != "kept"},
+            "kept after per-question cap": len(kept), "non-reasoning examples": len(trivial),
+            "keep rate per level (kept / sampled)": {k: round(k_ / n, 3) for k, (n, k_) in sorted(per_level.items())},
+            "levels with no kept answer (they leave the SFT set)": unsolved})
+        if not kept:
+            raise CheckpointError("Dev2 gave no answer that passes rejection sampling; train it longer")
+        data = encode_examples(tokenizer, kept + trivial)
+        steps = math.ceil(args.rejection_epochs * len(data) / args.sft_batch_size)
+        return sft_from_base(args, stage, data, steps, "rejection-sampling SFT")
+    return sub_stage(args, run, "dev3", build)
+
+
+def final_rl(args, dev3: Path, run: RunDir) -> None:
+    """Stage 4: GRPO from Dev3 over reasoning and trivial questions; the helpfulness rule only at the end."""
+    base_reward = r1_zero_rewards if args.no_language_reward else r1_rewards
+    switch_on = args.final_steps - round(args.helpful_share * args.final_steps)
+
+    def reward_for_step(step: int):
+        if step < switch_on:
+            return base_reward
+        return lambda completion, problem: {**base_reward(completion, problem), **helpfulness_rule(completion, problem)}
+    policy = rl(args, dev3, run, args.final_steps, reward_for_step, include_trivial=True, desc="all-scenario RL")
+    save_checkpoint(run.model, policy, {"stage": "r1", "dev3": str(dev3), "grpo": asdict(grpo_config(args)),
+                                        "steps": args.final_steps, "seed": args.seed})
+
+
+# ---------------------------------------------------------------- what the stages share
+
+def sub_stage(args, run: RunDir, name: str, build) -> Path:
+    """Run `build(stage_run)` into out_dir/name unless a finished run with the same flags is there;
+    returns the stage's model.pt. A killed stage resumes from its own resume file."""
+    directory = run.dir / name
+    flags_file = directory / "flags.json"
+    if (directory / "model.pt").exists() and not (directory / "resume.pt").exists() and not args.overwrite:
+        flags = RunDir(directory, vars(args), overwrite=True).flags  # (only reads: compares the flags)
+        saved = json.loads(flags_file.read_text()) if flags_file.exists() else {}
+        changed = sorted(k for k in flags if saved.get(k) != flags[k])
+        if changed:
+            raise CheckpointError(f"{directory} was built with other flags ({', '.join('--' + k.replace('_', '-') for k in changed)}); "
+                                  "pass --overwrite to rebuild every stage, or choose another --out-dir")
+        print(f"[r1] {name}: finished earlier, reused ({directory / 'model.pt'})")
+        return directory / "model.pt"
+    with RunDir(directory, vars(args), args.overwrite) as stage:
+        model = build(stage)
+        save_checkpoint(stage.model, model, {"stage": name, "seed": args.seed})
+        flags_file.write_text(json.dumps(stage.flags))
+        stage.finish()
+    return stage.model
+
+
+def training_problems(args, n: int, purpose: str, include_trivial: bool = True, only_trivial: bool = False):
+    """n training-split questions over the tasks and levels, reproducible per purpose."""
+    rng = random.Random(f"{args.seed}-{purpose}")
+    pairs = [(t, lv) for t in args.tasks for lv in TRAIN_LEVELS[t]]
+    if only_trivial:
+        pairs = [(t, lv) for t, lv in pairs if lv == TRIVIAL_LEVEL]
+    elif not include_trivial:
+        pairs = [(t, lv) for t, lv in pairs if lv != TRIVIAL_LEVEL]
+    return [generate_problem(rng, *rng.choice(pairs), "train") for _ in range(n)]
+
+
+@torch.no_grad()
+def sample_answers(model, tokenizer, problems, samples: int, temperature: float, args, batch_size: int = 256):
+    """(problem, completion text) for `samples` answers per question."""
+    generator = torch.Generator(device=args.device).manual_seed(args.seed)
+    jobs = [p for p in problems for _ in range(samples)]
+    answers = []
+    for start in tqdm(range(0, len(jobs), batch_size), desc="sampling", leave=False):
+        chunk = jobs[start: start + batch_size]
+        prompts = [tokenizer.encode(render_prompt(p.question)) for p in chunk]
+        outputs = generate(model, prompts, args.max_new_tokens, temperature=temperature, stop_tokens=(tokenizer.eot_id,),
+                           pad_id=tokenizer.pad_id, generator=generator)
+        answers += [(p, tokenizer.decode(tokens)) for p, tokens in zip(chunk, outputs)]
+    return answers
+
+
+def deduplicate(pairs, per_question: int):
+    """Distinct completions, at most `per_question` per question (in the order sampled)."""
+    seen, count, out = set(), Counter(), []
+    for problem, completion in pairs:
+        if (problem.question, completion) not in seen and count[problem.question] < per_question:
+            seen.add((problem.question, completion))
+            count[problem.question] += 1
+            out.append((problem, completion))
+    return out
+
+
+def write_data(stage: RunDir, name: str, pairs, counts: dict) -> None:
+    """The stage's SFT set (jsonl, for reading) and what each filter removed (json, and printed)."""
+    with open(stage.dir / f"{name}_data.jsonl", "w") as f:
+        for problem, completion in pairs:
+            f.write(json.dumps({"question": problem.question, "answer": problem.answer, "completion": completion},
+                               ensure_ascii=False) + "\n")
+    (stage.dir / f"{name}_counts.json").write_text(json.dumps(counts, indent=1, ensure_ascii=False))
+    print(f"[r1] {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if not isinstance(v, (dict, list))))
+
+
+def sft_from_base(args, stage: RunDir, data, steps: int, desc: str):
+    """Both SFT stages restart from the *base* (R1 v2 B.4: from V3-Base), cosine decay to 1/10."""
+    model, tokenizer, _ = load_checkpoint(args.base, args.device)
+    cfg = SFTConfig(steps=steps, batch_size=args.sft_batch_size, lr=args.sft_lr, warmup_steps=min(20, steps // 5),
+                    resume_every=args.resume_every * 10)
+    train_sft(model, epochs(data, args.seed), cfg, args.device, stage, tokenizer.pad_id, desc=desc, seed=args.seed)
+    return model
+
+
+def epochs(data, seed: int):
+    """An endless stream of the examples, reshuffled each epoch (reproducibly)."""
+    rng = random.Random(seed)
+    while True:
+        order = list(range(len(data)))
+        rng.shuffle(order)
+        yield from (data[i] for i in order)
+
+
+def rl(args, start: Path, stage: RunDir, steps: int, reward_for_step, include_trivial: bool, desc: str):
+    """GRPO from `start` with the reference frozen at `start` (both R1 RL stages)."""
+    policy, tokenizer, _ = load_checkpoint(start, args.device)
+    ref_model = copy.deepcopy(policy).eval().requires_grad_(False)
+    levels = None if include_trivial else {t: [lv for lv in TRAIN_LEVELS[t] if lv != TRIVIAL_LEVEL] for t in args.tasks}
+    curriculum = Curriculum(args.tasks, enabled=not args.no_curriculum, levels=levels)
+    torch.manual_seed(args.seed)
+    train_grpo(policy, ref_model, tokenizer, grpo_config(args), stage, steps, curriculum, random.Random(args.seed),
+               reward_for_step, args.device, desc, resume_every=args.resume_every, ref_reset_every=args.ref_reset_every)
+    return policy
+
+
+def final_report(args, models: dict[str, Path], run: RunDir) -> None:
+    """Every stage on the same held-out questions: eval.json and report.md (the stage table)."""
+    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed,
+                    max_new_tokens=args.max_new_tokens + EVAL_EXTRA_TOKENS)
+    evals = {}
+    for name, path in models.items():
+        model, tokenizer, _ = load_checkpoint(path, args.device)
+        print(f"[r1] evaluating {name}")
+        evals[name] = evaluate_model(model, tokenizer, args.tasks, **settings)
+    (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
+    counts = {name: json.loads((run.dir / d / f"{name}_counts.json").read_text())
+              for d, name in (("dev1", "cold_start"), ("dev3", "rejection"))}
+    report = stage_table(evals, counts, f"Held-out problems: {args.eval_problems} per task-level, k={args.eval_k} "
+                                        "samples at temperature 0.6, top-p 0.95.")
+    (run.dir / "report.md").write_text(report)
+    print(report.split("\n## ")[0])
+    print(f"[r1] wrote {run.model} and {run.dir / 'report.md'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
