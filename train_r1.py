@@ -39,7 +39,7 @@ from r1mini.corpus import render_prompt
 from r1mini.curriculum import Curriculum
 from r1mini.evaluate import evaluate_model
 from r1mini.grpo import train_grpo
-from r1mini.harness import EVAL_EXTRA_TOKENS, RunDir, fail, grpo_config, parse_r1_args, stage_table
+from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, stage_table
 from r1mini.r1_data import (cold_start_example, encode_examples, helpfulness_rule, non_reasoning_example,
                             rejection_reason)
 from r1mini.rewards import r1_rewards, r1_zero_rewards
@@ -245,14 +245,17 @@ def rl(args, start: Path, stage: RunDir, steps: int, reward_for_step, include_tr
 
 
 def final_report(args, models: dict[str, Path], run: RunDir) -> None:
-    """Every stage on the same held-out questions: eval.json and report.md (the stage table)."""
+    """Every stage on the same held-out questions: eval.json and report.md (the stage table). The base
+    and R1-Zero rows are taken from train_zero.py's eval.json when it used the same settings."""
     settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed,
-                    max_new_tokens=args.max_new_tokens + EVAL_EXTRA_TOKENS)
-    evals = {}
+                    max_new_tokens=EVAL_MAX_NEW_TOKENS)
+    evals = earlier_evals(args, settings)
     for name, path in models.items():
-        model, tokenizer, _ = load_checkpoint(path, args.device)
-        print(f"[r1] evaluating {name}")
-        evals[name] = evaluate_model(model, tokenizer, args.tasks, **settings)
+        if name not in evals:
+            model, tokenizer, _ = load_checkpoint(path, args.device)
+            print(f"[r1] evaluating {name}")
+            evals[name] = evaluate_model(model, tokenizer, args.tasks, **settings)
+    evals = {name: evals[name] for name in models}
     (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
     counts = {name: json.loads((run.dir / d / f"{name}_counts.json").read_text())
               for d, name in (("dev1", "cold_start"), ("dev3", "rejection"))}
@@ -261,6 +264,29 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     (run.dir / "report.md").write_text(report)
     print(report.split("\n## ")[0])
     print(f"[r1] wrote {run.model} and {run.dir / 'report.md'}")
+
+
+# R1's answers are longer than R1-Zero's (a self-check and a summary) but fit in the budget that
+# train_zero.py evaluates with by default, so both scripts' evaluations are the same measurement.
+EVAL_MAX_NEW_TOKENS = 192
+
+
+def earlier_evals(args, settings: dict) -> dict:
+    """train_zero.py's evaluations of the base and R1-Zero, if they are of the same checkpoints,
+    tasks and settings (then evaluating again would only repeat them)."""
+    path = Path(args.zero).parent / "eval.json"
+    if not path.exists():
+        return {}
+    evals, zero_meta = json.loads(path.read_text()), load_checkpoint(args.zero)[2]
+    same_settings = all(evals.get(name, {}).get("settings", {}) == {
+        "k": settings["k"], "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": settings["n_problems"],
+        "max_new_tokens": settings["max_new_tokens"], "seed": settings["seed"]} for name in ("base", "R1-Zero"))
+    same_models = Path(zero_meta.get("base", "")).resolve() == Path(args.base).resolve()
+    same_tasks = all(list(evals[name]["by_task"]) == list(args.tasks) for name in ("base", "R1-Zero")) if same_settings else False
+    if same_settings and same_models and same_tasks:
+        print(f"[r1] base and R1-Zero: evaluations reused from {path}")
+        return {"base": evals["base"], "R1-Zero": evals["R1-Zero"]}
+    return {}
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ _SPELLED = re.compile(r"^(?:[a-z -]+ \d)+ (?:plus|times) .*\.$|^(?:[\u4e00-\u9ff
 _FINAL = re.compile(r"^(?:So the answer is \S+\.|所以答案是\S+。)$")
 
 SUMMARY_TEXT = {"en": "Summary: {expression} = {answer}.", "zh": "总结：{expression} = {answer}。"}
-BRIEF_TEXT = {"en": "Easy: {expression} = {answer}.", "zh": "很简单：{expression} = {answer}。"}
+BRIEF_TEXT = {"en": "Easy.", "zh": "简单。"}  # a trivial question needs no working (one word, so the language reward still sees its language)
 
 
 def sentences(reasoning: str) -> list[str]:
@@ -153,9 +153,7 @@ def rejection_reason(problem: Problem, completion: str) -> str | None:
 
 def non_reasoning_example(problem: Problem) -> str:
     """A trivial question answered as people answer it: a one-line think, no worked columns."""
-    brief = BRIEF_TEXT[problem.language].format(expression=expression_in(problem, problem.language),
-                                                answer=problem.answer)
-    return render_completion(brief, problem.answer)
+    return render_completion(BRIEF_TEXT[problem.language], problem.answer)
 
 
 def helpfulness_rule(completion: str, problem: Problem) -> dict[str, float]:
