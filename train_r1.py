@@ -39,7 +39,7 @@ from r1mini.corpus import render_prompt
 from r1mini.curriculum import Curriculum
 from r1mini.evaluate import evaluate_model
 from r1mini.grpo import train_grpo
-from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, stage_table
+from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, plot_run, stage_table
 from r1mini.r1_data import (cold_start_example, encode_examples, helpfulness_rule, non_reasoning_example,
                             rejection_reason)
 from r1mini.rewards import r1_rewards, r1_zero_rewards
@@ -241,6 +241,7 @@ def rl(args, start: Path, stage: RunDir, steps: int, reward_for_step, include_tr
     torch.manual_seed(args.seed)
     train_grpo(policy, ref_model, tokenizer, grpo_config(args), stage, steps, curriculum, random.Random(args.seed),
                reward_for_step, args.device, desc, resume_every=args.resume_every, ref_reset_every=args.ref_reset_every)
+    plot_run(stage.metrics, stage.dir)
     return policy
 
 
