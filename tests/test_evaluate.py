@@ -38,7 +38,7 @@ def test_majority_answer_votes_ties_and_missing_answers():
 def record(question, reference, answer, correct, **extra):
     base = {"question": question, "reference": reference, "answer": answer, "correct": correct, "length": 10,
             "format": 1.0, "reasoned": 1.0, "reflection": 0.0, "language_consistency": 1.0, "mixed": 0.0,
-            "own_language": 1.0, "language": "en"}
+            "own_language": 1.0, "language": "en", "summary": 0.0}
     return {**base, **extra}
 
 
