@@ -96,6 +96,10 @@ class Attention(nn.Module):
             k, v = k_cache[:, :, :cache_pos + T], v_cache[:, :, :cache_pos + T]
         if attn_mask is None:  # training path: right-padded rows, causality is all we need
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        elif T == 1:  # decoding: one query per row; two small batched matmuls beat the fused kernel here
+            scores = torch.matmul(q, k.transpose(-1, -2).to(q.dtype)) * self.head_dim ** -0.5
+            scores = scores.masked_fill(~attn_mask, float("-inf"))
+            y = torch.matmul(scores.softmax(dim=-1), v.to(q.dtype))
         else:
             y = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype), attn_mask=attn_mask)
         return self.wo(y.transpose(1, 2).reshape(B, T, D))

@@ -39,8 +39,21 @@ def sample_next(logits: torch.Tensor, temperature: float, top_p: float,
         token = logits.argmax(dim=-1)
         return token, torch.log_softmax(logits.float(), dim=-1).gather(-1, token[:, None]).squeeze(-1)
     probs = sampling_distribution(logits, temperature, top_p)
-    token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    token = draw(probs, generator)
     return token, probs.gather(-1, token[:, None]).squeeze(-1).log()
+
+
+def draw(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token per row of probs (B, V), by inverse CDF: a uniform number u per row, scaled to the
+    row's total mass, picks the first token whose cumulative probability exceeds u. One random
+    number per row, where torch.multinomial draws one per vocabulary entry (its cost dominated a
+    decoding step). A token of probability 0 is never picked: its cumulative value equals its
+    predecessor's, so it is never the first to exceed u."""
+    cdf = probs.cumsum(dim=-1)
+    total = cdf[:, -1:]
+    u = torch.rand(total.shape, generator=generator, device=probs.device, dtype=cdf.dtype) * total
+    u = torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))  # rounding may reach total itself
+    return torch.searchsorted(cdf, u, right=True).squeeze(-1)
 
 
 def _check_args(model, prompts, max_new_tokens, temperature, top_p, pad_id):
