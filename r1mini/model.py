@@ -176,16 +176,16 @@ class MoE(nn.Module):
         shape, K = x.shape, self.gate.topk
         weights, indices, scores = self.gate(x)
         flat_x, weights, flat_indices = x.reshape(-1, shape[-1]), weights.reshape(-1, K), indices.reshape(-1, K)
-        y = torch.zeros_like(flat_x)
-        # As in V3's reference code: loop over experts, gather the tokens routed to each, scatter back.
-        # (`python bench/sampler.py` times a dense model with the same active parameters beside it:
-        # on the cpu preset the MoE trains at ~0.9 of its speed, so a cleverer formulation gains little.)
+        # Dispatch: sort the N*K (token, expert) pairs by expert once, so each expert's tokens are one
+        # contiguous slice of a single gather; run every expert on its slice; combine with a single
+        # weighted scatter-add. (V3's reference code gathers and scatters once per expert instead.)
+        order = flat_indices.flatten().argsort(stable=True)     # pair p = token p // K, slot p % K
+        token_of_pair = order // K
         counts = torch.bincount(flat_indices.flatten(), minlength=len(self.experts)).tolist()
-        for i, expert in enumerate(self.experts):
-            if counts[i] == 0:
-                continue
-            token, slot = torch.where(flat_indices == i)
-            y.index_add_(0, token, expert(flat_x[token]) * weights[token, slot, None])
+        expert_inputs = flat_x.index_select(0, token_of_pair).split(counts)
+        expert_outputs = torch.cat([expert(chunk) for expert, chunk in zip(self.experts, expert_inputs)])
+        gate_of_pair = weights.flatten().index_select(0, order)[:, None]
+        y = torch.zeros_like(flat_x).index_add_(0, token_of_pair, expert_outputs * gate_of_pair)
         if self.shared_experts is not None:
             y = y + self.shared_experts(flat_x)
         return y.view(shape), (scores, indices)
