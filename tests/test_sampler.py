@@ -179,3 +179,36 @@ def test_inverse_cdf_draw_at_the_top_of_the_range_stays_on_a_real_token(monkeypa
     monkeypatch.setattr(torch, "rand", lambda shape, **kw: torch.full(shape, 1.0))
     probs = torch.tensor([[0.2, 0.8, 0.0], [0.5, 0.25, 0.25]])
     assert draw(probs).tolist() == [1, 2]
+
+
+def test_finished_rows_leave_the_batch_without_changing_any_row():
+    """Rows that stop early are dropped from the cached batch (compaction); greedy tokens and the
+    drawn log-probabilities of every row stay those of the plain, uncached path."""
+    model = make_model()
+    prompts = PROMPTS * 3
+    free = greedy(model, prompts, n=20)
+    stop = free[1][2]  # row 1 (and its copies) stop by step 3; most other rows run longer
+    batch_sizes = []
+    model.register_forward_pre_hook(lambda module, args: batch_sizes.append(args[0].shape[0]))
+    cached, cached_lp = generate(model, prompts, 20, temperature=0, stop_tokens=[stop], pad_id=PAD,
+                                 return_logprobs=True)
+    assert min(batch_sizes) < len(prompts), "no row was dropped: the test would prove nothing"
+    assert max(map(len, cached)) > 4, "every row stopped early: the test would prove nothing"
+    uncached, uncached_lp = generate(model, prompts, 20, temperature=0, stop_tokens=[stop], pad_id=PAD,
+                                     use_cache=False, return_logprobs=True)
+    assert cached == uncached
+    for a, b in zip(cached_lp, uncached_lp):
+        torch.testing.assert_close(torch.tensor(a), torch.tensor(b), atol=1e-4, rtol=0)
+
+
+def test_sampled_logprobs_match_plain_forward_after_rows_leave_the_batch():
+    model = make_model()
+    prompts = PROMPTS * 3
+    stop = greedy(model, prompts, n=20)[1][2]
+    new, logprobs = generate(model, prompts, 16, temperature=1.0, stop_tokens=[stop], pad_id=PAD,
+                             return_logprobs=True, generator=torch.Generator().manual_seed(0))
+    assert len({len(row) for row in new}) > 1
+    for prompt, completion, lp in zip(prompts, new, logprobs):
+        seq = torch.tensor([prompt + completion])
+        expected = token_logprobs(model(seq[:, :-1]), seq[:, 1:])[0, len(prompt) - 1:]
+        torch.testing.assert_close(torch.tensor(lp), expected, atol=1e-4, rtol=0)
