@@ -65,7 +65,7 @@ def rope_tables(head_dim: int, max_seq_len: int, theta: float) -> tuple[torch.Te
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate each (x1, x2) pair of x (B, H, T, head_dim) by its position's angle.
+    """Rotate each (x1, x2) pair of x (..., B, H, T, head_dim) by its position's angle.
 
     Pairs are the two halves of the head dimension (the "rotate half" layout); any fixed pairing
     works as long as queries and keys use the same one.
@@ -87,8 +87,9 @@ class Attention(nn.Module):
         kv_cache: None or this layer's (k, v) buffers (B, H, max_len, head_dim); the new keys and
         values are written at [cache_pos, cache_pos + T) and attention reads [0, cache_pos + T)."""
         B, T, D = x.shape
-        q, k, v = self.wqkv(x).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        qkv = self.wqkv(x).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k = apply_rope(qkv[:2], cos, sin)  # queries and keys rotated in one go (half the ops)
+        v = qkv[2]
         if kv_cache is not None:
             k_cache, v_cache = kv_cache
             k_cache[:, :, cache_pos:cache_pos + T] = k
