@@ -8,12 +8,15 @@ Generation: a batch of random prompts of different lengths (left-padded), forced
 (no stop tokens), new tokens per second with and without the KV cache. Training: forward + backward
 + AdamW step on batch x seq tokens, and its model FLOP/s as a fraction of this machine's measured
 fp32 matmul FLOP/s (model FLOPs per token ~ 6 x active params + 12 x layers x d_model x seq for
-attention scores, PaLM appendix B). Random init: speed does not depend on the weights, except that
+attention scores, PaLM appendix B), twice: on random full-length rows, and as pretraining runs it
+(`sft.sft_step` on length-bucketed batches of 32 rows of the base corpus, every computed position
+counted, padding included). Random init: speed does not depend on the weights, except that
 MoE routing of a trained model may be less balanced.
 """
 from __future__ import annotations
 
 import json
+import random
 import sys
 from dataclasses import replace
 import time
@@ -24,8 +27,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from r1mini.config import PRESETS, model_config  # noqa: E402
-from r1mini.harness import ArgumentParser, int_range  # noqa: E402
+from r1mini.harness import ArgumentParser, int_range, make_optimizer  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
+from r1mini.pretrain import encoded_stream  # noqa: E402
+from r1mini.sft import SFTConfig, collate, length_bucketed_batches, sft_step  # noqa: E402
+from r1mini.tokenizer import get_tokenizer  # noqa: E402
 from r1mini.sampler import generate  # noqa: E402
 
 
@@ -63,6 +69,25 @@ def training_speed(model, batch: int, seq: int, steps: int) -> float:
         opt.step()
         model.update_expert_bias(routing.expert_counts)
     return batch * seq * steps / (time.perf_counter() - start)
+
+
+def pretraining_speed(preset: str, steps: int, batch_size: int = 32) -> tuple[float, float, Transformer]:
+    """(positions/s, mean row width, model) of the real pretraining step on the base corpus."""
+    tokenizer = get_tokenizer()
+    torch.manual_seed(0)
+    model = Transformer(model_config(preset, tokenizer.n_vocab)).train()
+    optimizer = make_optimizer(model, SFTConfig.lr, SFTConfig.weight_decay)
+    batches = length_bucketed_batches(encoded_stream(tokenizer, 0), batch_size, SFTConfig.bucket_batches, random.Random(0))
+    positions, widths = 0, []
+    for step in range(steps + 2):  # the first two steps are warm-up
+        inputs, targets = collate(next(batches), tokenizer.pad_id, "cpu")
+        if step == 2:
+            start = time.perf_counter()
+        sft_step(model, optimizer, inputs, targets, tokenizer.pad_id, SFTConfig.grad_clip, step)
+        if step >= 2:
+            positions += inputs.numel()
+            widths.append(inputs.shape[1])
+    return positions / (time.perf_counter() - start), sum(widths) / len(widths), model
 
 
 def dense_twin(cfg):
@@ -120,7 +145,14 @@ def main(argv=None):
     print(f"\ntraining (forward + backward + AdamW), batch {train_batch} x {seq}")
     print(f"{'tokens/s':>10} {'GFLOP/s':>9} {'matmul peak':>12} {'fraction':>9}")
     print(f"{tok_s:>10.0f} {tok_s * flops_per_token / 1e9:>9.1f} {peak / 1e9:>12.1f} "
-          f"{results['train_fraction_of_peak']:>9.2f}")
+          f"{results['train_fraction_of_peak']:>9.2f}   <- random full-length rows, {train_batch} x {seq}")
+    pre_tok_s, width, pre_model = pretraining_speed(args.preset, train_steps)
+    pre_flops = 6 * pre_model.num_params(active_only=True) + 12 * cfg.n_layers * cfg.d_model * width
+    results |= {"pretrain_tok_s": pre_tok_s, "pretrain_mean_width": width,
+                "pretrain_fraction_of_peak": pre_tok_s * pre_flops / peak}
+    print(f"{pre_tok_s:>10.0f} {pre_tok_s * pre_flops / 1e9:>9.1f} {peak / 1e9:>12.1f} "
+          f"{results['pretrain_fraction_of_peak']:>9.2f}   <- pretraining as it runs: batch 32 of the base corpus, "
+          f"rows {width:.0f} wide")
     if cfg.is_moe:
         torch.manual_seed(0)
         twin = dense_twin(cfg)

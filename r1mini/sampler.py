@@ -9,6 +9,11 @@ it would generate alone.
 With use_cache=True the prompts go through the model once (prefill) into a preallocated KV cache of
 length max prompt + max_new_tokens; after that each step feeds one token per row. use_cache=False
 recomputes the whole sequence every step: the slow reference path, kept to test the fast one.
+
+What makes the cached path fast (each tested equal to the plain computation): decoding attention
+is two small matmuls over the filled cache (model.Attention); a token is drawn by inverse CDF, one
+uniform number per row (`draw`); top-p work is skipped at top_p = 1; and once a quarter of the
+batch has produced its stop token, the finished rows leave the batch and its cache.
 """
 from __future__ import annotations
 
@@ -39,8 +44,21 @@ def sample_next(logits: torch.Tensor, temperature: float, top_p: float,
         token = logits.argmax(dim=-1)
         return token, torch.log_softmax(logits.float(), dim=-1).gather(-1, token[:, None]).squeeze(-1)
     probs = sampling_distribution(logits, temperature, top_p)
-    token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    token = draw(probs, generator)
     return token, probs.gather(-1, token[:, None]).squeeze(-1).log()
+
+
+def draw(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token per row of probs (B, V), by inverse CDF: a uniform number u per row, scaled to the
+    row's total mass, picks the first token whose cumulative probability exceeds u. One random
+    number per row, where torch.multinomial draws one per vocabulary entry (its cost dominated a
+    decoding step). A token of probability 0 is never picked: its cumulative value equals its
+    predecessor's, so it is never the first to exceed u."""
+    cdf = probs.cumsum(dim=-1)
+    total = cdf[:, -1:]
+    u = torch.rand(total.shape, generator=generator, device=probs.device, dtype=cdf.dtype) * total
+    u = torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))  # rounding may reach total itself
+    return torch.searchsorted(cdf, u, right=True).squeeze(-1)
 
 
 def _check_args(model, prompts, max_new_tokens, temperature, top_p, pad_id):
@@ -100,20 +118,31 @@ def generate(model, prompts: list[list[int]], max_new_tokens: int, temperature: 
 
     was_training = model.training
     model.eval()
-    chosen, chosen_logprobs = [], []
+    # chosen[i, j]: the j-th new token of prompt i. `rows` maps each row of the working batch to its
+    # prompt: with the cache, finished rows are dropped from the batch (see below).
+    chosen = torch.full((B, max_new_tokens), pad_id, dtype=torch.long, device=device)
+    chosen_logprobs = torch.zeros(B, max_new_tokens, device=device)
+    rows = torch.arange(B, device=device)
     done = torch.zeros(B, dtype=torch.bool, device=device)
     try:
         with autocast(device):
             kv_cache = model.new_kv_cache(B, total) if use_cache else None
             logits = model(tokens[:, :P], positions[:, :P], key_mask, kv_cache, 0)[:, -1]
-            for t in range(P, total):
+            for step, t in enumerate(range(P, total)):
                 next_token, logprob = sample_next(logits, temperature, top_p, generator)  # finished rows ride along
                 tokens[:, t] = next_token
-                chosen.append(next_token)
-                chosen_logprobs.append(logprob)
+                chosen[rows, step], chosen_logprobs[rows, step] = next_token, logprob.float()
                 done |= torch.isin(next_token, stops)
                 if t == total - 1 or done.all():
                     break
+                if use_cache and 4 * done.sum() >= len(done):
+                    # A quarter of the batch has finished: drop those rows (and their cache) so later
+                    # steps compute only live rows. Each drop shrinks the batch by >= 1/4, so the
+                    # copies add up to a few cache copies at most.
+                    live = (~done).nonzero().squeeze(1)
+                    rows, done, tokens, positions, key_mask = rows[live], done[live], tokens[live], positions[live], key_mask[live]
+                    for layer, (k, v) in enumerate(kv_cache):  # layer by layer: one old layer at a time in memory
+                        kv_cache[layer] = (k[live], v[live])
                 if use_cache:
                     logits = model(tokens[:, t:t + 1], positions[:, t:t + 1], key_mask, kv_cache, t)[:, -1]
                 else:
@@ -123,8 +152,8 @@ def generate(model, prompts: list[list[int]], max_new_tokens: int, temperature: 
 
     # Cut each row after its first stop token (which is kept).
     new_tokens, logprobs = [], []
-    chosen = torch.stack(chosen, dim=1).tolist()
-    chosen_logprobs = torch.stack(chosen_logprobs, dim=1).tolist() if return_logprobs else None
+    chosen = chosen[:, :step + 1].tolist()
+    chosen_logprobs = chosen_logprobs[:, :step + 1].tolist() if return_logprobs else None
     stop_set = set(stop_tokens)
     for i, row in enumerate(chosen):
         n = next((j + 1 for j, tok in enumerate(row) if tok in stop_set), len(row))

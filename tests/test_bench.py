@@ -35,3 +35,13 @@ def test_sampler_bench_quick_tiny_run(capsys, monkeypatch):
     assert sampler_bench.main(["--preset", "tiny", "--batch", "2", "--new-tokens", "4", "--train-steps", "1"]) is None
     out = capsys.readouterr().out
     assert "speed-up" in out and "dense model with the same active parameters" in out
+
+
+def test_peers_bench_runs_r1mini_and_skips_missing_peers_with_a_hint(capsys, monkeypatch):
+    import peers
+    for name, value in dict(GEN_BATCH=2, GEN_NEW_TOKENS=3, GRPO_PROMPTS=1, GRPO_G=2, GRPO_NEW_TOKENS=3).items():
+        monkeypatch.setattr(peers, name, value)
+    monkeypatch.setitem(sys.modules, "trl", None)  # as if not installed (import raises ImportError)
+    assert peers.main(["--repeats", "1", "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| r1mini dense |" in out and "pip install transformers trl" in out

@@ -438,3 +438,21 @@ def test_drop_filters_one_batch_and_keep_keeps_it(tiny_model, tokenizer):
         cfg = GRPOConfig(prompts_per_step=4, group_size=4, max_new_tokens=3, zero_std_groups=mode)
         used, sampled = sample_groups(tiny_model, tokenizer, numbered_problems(), cfg, alternating_reward())
         assert len(sampled) == 4 and len(used) == n_used, mode
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@pytest.mark.parametrize("updates", [1, 2])
+def test_update_in_chunks_of_rows_gives_the_whole_batch_gradient_and_stats(aggregation, updates):
+    """grpo_step's update runs on chunks of rows to bound activation memory; the accumulated gradient
+    and the reported loss, KL, clip fraction and entropy equal those of the whole batch at once."""
+    runs = {}
+    for chunk_tokens in (0, 1):  # 0: the whole batch in one pass; 1: one row per chunk
+        history, _, policy, _ = run_grpo(1, aggregation=aggregation, updates_per_batch=updates, kl_coef=0.1,
+                                         zero_std_groups="keep", update_chunk_tokens=chunk_tokens)
+        runs[chunk_tokens] = history[0], [p.grad.clone() for p in policy.parameters() if p.grad is not None]
+    (whole, whole_grads), (chunked, chunked_grads) = runs[0], runs[1]
+    assert len(whole_grads) == len(chunked_grads) > 0
+    for a, b in zip(whole_grads, chunked_grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+    for key in ("loss", "kl", "clip_fraction", "ratio_mean", "entropy", "grad_norm"):
+        assert chunked[key] == pytest.approx(whole[key], rel=1e-4, abs=1e-6), key

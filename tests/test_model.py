@@ -237,3 +237,23 @@ def test_num_params_active():
     n_moe = cfg.n_layers - cfg.n_dense_layers
     assert model.num_params() == total
     assert model.num_params(active_only=True) == total - n_moe * (cfg.n_routed_experts - cfg.n_activated_experts) * per_expert
+
+
+def test_moe_with_an_idle_expert_matches_the_per_token_formula_and_trains_it_not():
+    """The sorted dispatch gives an expert with no tokens an empty slice: output as per token, and no
+    gradient reaches that expert."""
+    model = make_model()
+    moe = model.layers[1].ffn
+    with torch.no_grad():
+        moe.gate.expert_bias[0] = -100.0  # never selected
+    x = gate_input(model, n_tokens=8)
+    out, (_, indices) = moe(x)
+    assert not (indices == 0).any()
+    weights = moe.gate(x)[0]
+    expected = torch.stack([moe.shared_experts(x[b, t]) + sum(weights[b, t, k] * moe.experts[indices[b, t, k]](x[b, t])
+                                                               for k in range(indices.shape[-1]))
+                            for b in range(2) for t in range(4)]).view_as(out)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    out.sum().backward()
+    assert all(p.grad is None or not p.grad.any() for p in moe.experts[0].parameters())
+    assert moe.experts[indices[0, 0, 0]].w1.weight.grad.abs().sum() > 0

@@ -7,7 +7,7 @@ from conftest import make_context_model
 
 from r1mini.config import model_config
 from r1mini.model import Transformer, token_logprobs
-from r1mini.sampler import generate, sample_next
+from r1mini.sampler import draw, generate, sample_next
 
 VOCAB, PAD = 40, 0
 PROMPTS = [[5, 6, 7, 8, 9, 10, 11], [12, 13], [14, 15, 16, 17], [18]]
@@ -159,3 +159,56 @@ def test_bad_arguments_raise_value_error(kwargs, message):
     args = dict(prompts=[[1, 2, 3]], max_new_tokens=4, stop_tokens=[], pad_id=PAD) | kwargs
     with pytest.raises(ValueError, match=message):
         generate(model, **args)
+
+
+def test_inverse_cdf_draw_follows_the_distribution_like_multinomial():
+    """The fast draw (one uniform number per row) samples the same distribution as torch.multinomial,
+    and never a token of probability 0 (here tokens 0 and 4, e.g. outside a top-p nucleus)."""
+    probs = torch.tensor([[0.0, 0.1, 0.6, 0.3, 0.0]]).repeat(40_000, 1)
+    fast = draw(probs, torch.Generator().manual_seed(0))
+    plain = torch.multinomial(probs, 1, generator=torch.Generator().manual_seed(0)).squeeze(-1)
+    for tokens in (fast, plain):
+        freq = torch.bincount(tokens, minlength=5).float() / len(tokens)
+        torch.testing.assert_close(freq, probs[0], atol=0.01, rtol=0)  # ~4 standard errors
+    assert not torch.isin(fast, torch.tensor([0, 4])).any()
+
+
+def test_inverse_cdf_draw_at_the_top_of_the_range_stays_on_a_real_token(monkeypatch):
+    """If rounding makes u equal the row's total mass, the last token with probability > 0 is drawn,
+    not one past it nor a trailing zero-probability token."""
+    monkeypatch.setattr(torch, "rand", lambda shape, **kw: torch.full(shape, 1.0))
+    probs = torch.tensor([[0.2, 0.8, 0.0], [0.5, 0.25, 0.25]])
+    assert draw(probs).tolist() == [1, 2]
+
+
+def test_finished_rows_leave_the_batch_without_changing_any_row():
+    """Rows that stop early are dropped from the cached batch (compaction); greedy tokens and the
+    drawn log-probabilities of every row stay those of the plain, uncached path."""
+    model = make_model()
+    prompts = PROMPTS * 3
+    free = greedy(model, prompts, n=20)
+    stop = free[1][2]  # row 1 (and its copies) stop by step 3; most other rows run longer
+    batch_sizes = []
+    model.register_forward_pre_hook(lambda module, args: batch_sizes.append(args[0].shape[0]))
+    cached, cached_lp = generate(model, prompts, 20, temperature=0, stop_tokens=[stop], pad_id=PAD,
+                                 return_logprobs=True)
+    assert min(batch_sizes) < len(prompts), "no row was dropped: the test would prove nothing"
+    assert max(map(len, cached)) > 4, "every row stopped early: the test would prove nothing"
+    uncached, uncached_lp = generate(model, prompts, 20, temperature=0, stop_tokens=[stop], pad_id=PAD,
+                                     use_cache=False, return_logprobs=True)
+    assert cached == uncached
+    for a, b in zip(cached_lp, uncached_lp):
+        torch.testing.assert_close(torch.tensor(a), torch.tensor(b), atol=1e-4, rtol=0)
+
+
+def test_sampled_logprobs_match_plain_forward_after_rows_leave_the_batch():
+    model = make_model()
+    prompts = PROMPTS * 3
+    stop = greedy(model, prompts, n=20)[1][2]
+    new, logprobs = generate(model, prompts, 16, temperature=1.0, stop_tokens=[stop], pad_id=PAD,
+                             return_logprobs=True, generator=torch.Generator().manual_seed(0))
+    assert len({len(row) for row in new}) > 1
+    for prompt, completion, lp in zip(prompts, new, logprobs):
+        seq = torch.tensor([prompt + completion])
+        expected = token_logprobs(model(seq[:, :-1]), seq[:, 1:])[0, len(prompt) - 1:]
+        torch.testing.assert_close(torch.tensor(lp), expected, atol=1e-4, rtol=0)
