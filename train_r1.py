@@ -22,8 +22,8 @@ stage it was in; finished stages are not redone.
 from __future__ import annotations
 
 import copy
+import functools
 import json
-import math
 import random
 import sys
 import time
@@ -40,9 +40,8 @@ from r1mini.curriculum import Curriculum
 from r1mini.evaluate import evaluate_model
 from r1mini.grpo import train_grpo
 from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, plot_run, stage_table
-from r1mini.r1_data import (cold_start_example, encode_examples, helpfulness_rule, non_reasoning_example,
+from r1mini.r1_data import (cold_start_example, encode_examples, helpfulness_rule, non_reasoning_example, r1_rewards,
                             rejection_reason)
-from r1mini.rewards import r1_rewards, r1_zero_rewards
 from r1mini.sampler import generate
 from r1mini.sft import SFTConfig, train_sft
 from r1mini.tasks import TRAIN_LEVELS, TRIVIAL_LEVEL, generate_problem
@@ -81,7 +80,7 @@ def cold_start(args, run: RunDir) -> Path:
             reasons[reason] += 1
             if rewritten:
                 kept.append((problem, rewritten))
-        kept = deduplicate(kept, per_question=args.cold_start_samples)
+        kept = deduplicate(kept, per_question=1)  # many distinct questions: a small model memorises repeats
         write_data(stage, "cold_start", kept, {"R1-Zero answers": len(answers), **reasons, "kept after dedup": len(kept)})
         if not kept:
             raise CheckpointError("R1-Zero gave no verified, readable answer to rewrite; train it longer")
@@ -91,7 +90,7 @@ def cold_start(args, run: RunDir) -> Path:
 
 def reasoning_rl(args, dev1: Path, run: RunDir) -> Path:
     """Stage 2: GRPO from Dev1 with accuracy + format + language consistency, reasoning questions."""
-    reward = r1_zero_rewards if args.no_language_reward else r1_rewards  # the ablation drops only the language term
+    reward = functools.partial(r1_rewards, language=not args.no_language_reward)  # the ablation drops only that term
     return sub_stage(args, run, "dev2", lambda stage: rl(args, dev1, stage, args.reasoning_steps, lambda step: reward,
                                                          include_trivial=False, desc="reasoning RL"))
 
@@ -124,14 +123,15 @@ def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
         if not kept:
             raise CheckpointError("Dev2 gave no answer that passes rejection sampling; train it longer")
         data = encode_examples(tokenizer, kept + trivial)
-        steps = math.ceil(args.rejection_epochs * len(data) / args.sft_batch_size)
-        return sft_from_base(args, stage, data, steps, "rejection-sampling SFT")
+        print(f"[r1] rejection-sampling SFT: {len(data)} examples, {args.rejection_steps} steps "
+              f"({args.rejection_steps * args.sft_batch_size / len(data):.1f} epochs)")
+        return sft_from_base(args, stage, data, args.rejection_steps, "rejection-sampling SFT")
     return sub_stage(args, run, "dev3", build)
 
 
 def final_rl(args, dev3: Path, run: RunDir) -> None:
     """Stage 4: GRPO from Dev3 over reasoning and trivial questions; the helpfulness rule only at the end."""
-    base_reward = r1_zero_rewards if args.no_language_reward else r1_rewards
+    base_reward = functools.partial(r1_rewards, language=not args.no_language_reward)
     switch_on = args.final_steps - round(args.helpful_share * args.final_steps)
 
     def reward_for_step(step: int):

@@ -142,13 +142,32 @@ def rejection_reason(problem: Problem, completion: str) -> str | None:
     reasoning = reasoning_text(completion)
     steps, kinds = parse_reasoning(problem.task, reasoning)
     worked = problem.level != TRIVIAL_LEVEL or kinds["step"] > 0
-    if not format_reward(completion, summary=True) or (worked and not summary_text(completion)):
+    if not readable_format(completion, problem) or (worked and not summary_text(completion)):
         return "incomplete"
     if worked and (kinds["other"] or not works_the_algorithm(problem, steps)):
         return "repetitive"
     if language_consistency(completion, problem.language) < 1.0:
         return "language"
     return None
+
+
+def readable_format(completion: str, problem: Problem) -> float:
+    """R1's format reward: the template, and a summary after any answer that works the question out
+    (a brief answer to a trivial question needs none). Without the second half, RL is free to drop
+    the summary, which costs tokens and earns nothing."""
+    if not format_reward(completion, summary=True):
+        return 0.0
+    worked = parse_reasoning(problem.task, reasoning_text(completion))[1]["step"] > 0
+    return float(bool(summary_text(completion)) or not worked)
+
+
+def r1_rewards(completion: str, problem: Problem, language: bool = True) -> dict[str, float]:
+    """R1's reasoning-RL reward (R1 v1 §2.3.2): accuracy + readable format + language consistency
+    with the *question's* language, summed as the paper does (language=False: the ablation)."""
+    rewards = {"accuracy": accuracy_reward(completion, problem.answer), "format": readable_format(completion, problem)}
+    if language:
+        rewards["language"] = language_consistency(completion, problem.language)
+    return rewards
 
 
 def non_reasoning_example(problem: Problem) -> str:

@@ -146,10 +146,3 @@ def r1_zero_rewards(completion: str, problem) -> dict[str, float]:
     """R1-Zero's reward: accuracy + format, nothing else (R1 §2.2.2)."""
     return {"accuracy": accuracy_reward(completion, problem.answer), "format": format_reward(completion)}
 
-
-def r1_rewards(completion: str, problem) -> dict[str, float]:
-    """R1's reasoning-RL reward (R1 v1 §2.3.2): accuracy + format (readable, a summary allowed) +
-    language consistency with the *question's* language, summed as the paper does."""
-    return {"accuracy": accuracy_reward(completion, problem.answer),
-            "format": format_reward(completion, summary=True),
-            "language": language_consistency(completion, problem.language)}

@@ -10,9 +10,8 @@ from r1mini import grpo, pretrain, sft
 from r1mini.checkpoint import load_checkpoint
 from r1mini.corpus import render_completion
 from r1mini.r1_data import (cold_start_example, helpfulness_rule, non_reasoning_example, parse_reasoning,
-                            readable_completion, rejection_reason)
-from r1mini.rewards import (accuracy_reward, format_reward, language_consistency, r1_rewards, reasoning_text,
-                            summary_text)
+                            r1_rewards, readable_completion, readable_format, rejection_reason)
+from r1mini.rewards import accuracy_reward, format_reward, language_consistency, reasoning_text, summary_text
 from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, generate_problem, write_solution
 
 ADD = Problem("add", 3, "57+384", "441", "zh")
@@ -29,12 +28,21 @@ def test_the_summary_is_allowed_only_in_r1s_format():
     assert format_reward(readable.replace("总结", "<answer>总结"), summary=True) == 0.0  # a second answer tag
 
 
+def test_r1s_format_wants_a_summary_after_worked_answers_only():
+    readable = readable_completion(ADD, random.Random(0))
+    assert readable_format(readable, ADD) == 1.0
+    assert readable_format(readable.replace(" 总结：57+384 = 441。", ""), ADD) == 0.0  # worked, no summary
+    trivial = Problem("add", TRIVIAL_LEVEL, "7+8", "15", "zh")
+    assert readable_format(non_reasoning_example(trivial), trivial) == 1.0          # brief: none needed
+
+
 def test_r1_rewards_add_language_consistency_with_the_questions_language():
     readable = readable_completion(ADD, random.Random(0))
     assert r1_rewards(readable, ADD) == {"accuracy": 1.0, "format": 1.0, "language": 1.0}
     english = Problem("add", 3, "57+384", "441", "en")
     assert r1_rewards(readable, english)["language"] == 0.0
     assert r1_rewards(" <think> 7+4=11. </think> <answer>441</answer>", ADD)["language"] == 0.0  # no words: no reward
+    assert r1_rewards(readable, english, language=False) == {"accuracy": 1.0, "format": 1.0}  # the ablation
 
 
 # ---------------------------------------------------------------- cold start: the rewrite
@@ -138,7 +146,7 @@ def r1_args(base, out, *extra):
             "--cold-start-prompts", "6", "--cold-start-samples", "2", "--cold-start-steps", "3", "--sft-batch-size", "4",
             "--reasoning-steps", "2", "--final-steps", "3", "--prompts-per-step", "2", "--group-size", "2",
             "--max-new-tokens", "12", "--rejection-prompts", "6", "--rejection-samples", "2",
-            "--rejection-epochs", "1", "--eval-problems", "1", "--eval-k", "2", "--resume-every", "1", *extra]
+            "--rejection-steps", "3", "--eval-problems", "1", "--eval-k", "2", "--resume-every", "1", *extra]
 
 
 @pytest.fixture(scope="module")
