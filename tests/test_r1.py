@@ -205,3 +205,21 @@ def test_train_r1_refuses_missing_inputs_and_changed_flags(tmp_path, tiny_base, 
     assert code == 2 and "finished run" in err
     code, err = run_cli(train_r1.main, r1_args(tiny_base, tmp_path / "y") + ["--helpful-share", "2"], capsys)
     assert code == 2 and "--helpful-share" in err
+
+
+def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thing(tmp_path, tiny_base):
+    import argparse
+    zero = tmp_path / "zero"
+    zero.mkdir()
+    model, _, _ = load_checkpoint(tiny_base)
+    from r1mini.checkpoint import save_checkpoint
+    save_checkpoint(zero / "model.pt", model, {"stage": "zero", "base": str(tiny_base)})
+    settings = {"k": 8, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": 20, "max_new_tokens": 192, "seed": 0}
+    evals = {name: {"settings": settings, "by_task": {"add": {}, "logic": {}}} for name in ("base", "R1-Zero")}
+    (zero / "eval.json").write_text(json.dumps(evals))
+    args = argparse.Namespace(zero=str(zero / "model.pt"), base=str(tiny_base), tasks=("add", "logic"))
+    wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192)
+    assert set(train_r1.earlier_evals(args, wanted)) == {"base", "R1-Zero"}
+    assert train_r1.earlier_evals(args, dict(wanted, k=4)) == {}                      # other settings
+    assert train_r1.earlier_evals(argparse.Namespace(**{**vars(args), "tasks": ("add",)}), wanted) == {}
+    assert train_r1.earlier_evals(argparse.Namespace(**{**vars(args), "base": str(zero / "model.pt")}), wanted) == {}
