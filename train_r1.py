@@ -96,7 +96,7 @@ def reasoning_rl(args, dev1: Path, run: RunDir) -> Path:
 
 
 def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
-    """Stage 3: Dev2's best answers plus non-reasoning data; SFT the base on them (2 epochs)."""
+    """Stage 3: Dev2's best answers plus non-reasoning data; SFT the base on them."""
     def build(stage: RunDir):
         policy, tokenizer, _ = load_checkpoint(dev2, args.device)
         problems = training_problems(args, args.rejection_prompts, "rejection", include_trivial=False)
@@ -114,11 +114,12 @@ def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
         # Non-reasoning data (the paper: ~200k of 800k): trivial questions answered without working.
         n_trivial = round(len(kept) * args.non_reasoning_share / (1 - args.non_reasoning_share))
         trivial = [(p, non_reasoning_example(p)) for p in training_problems(args, n_trivial, "trivial", only_trivial=True)]
-        unsolved = sorted(k for k, (n, k_) in per_level.items() if k_ == 0)
+        unsolved = sorted(level for level, (_, n_kept) in per_level.items() if n_kept == 0)
         write_data(stage, "rejection", kept + trivial, {
             "Dev2 answers": len(answers), **{f"removed: {k}": v for k, v in removed.items() if k != "kept"},
             "kept after per-question cap": len(kept), "non-reasoning examples": len(trivial),
-            "keep rate per level (kept / sampled)": {k: round(k_ / n, 3) for k, (n, k_) in sorted(per_level.items())},
+            "keep rate per level (kept / sampled)": {level: round(n_kept / n_sampled, 3)
+                                                     for level, (n_sampled, n_kept) in sorted(per_level.items())},
             "levels with no kept answer (they leave the SFT set)": unsolved})
         if not kept:
             raise CheckpointError("Dev2 gave no answer that passes rejection sampling; train it longer")
