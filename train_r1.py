@@ -285,7 +285,9 @@ def earlier_evals(args, settings: dict) -> dict:
         "max_new_tokens": settings["max_new_tokens"], "seed": settings["seed"]} for name in ("base", "R1-Zero"))
     same_models = Path(zero_meta.get("base", "")).resolve() == Path(args.base).resolve()
     same_tasks = all(list(evals[name]["by_task"]) == list(args.tasks) for name in ("base", "R1-Zero")) if same_settings else False
-    if same_settings and same_models and same_tasks:
+    # an eval.json written before the stage table existed lacks its rows: evaluate again then
+    complete = same_settings and all({"trivial", "nontrivial"} <= set(evals[name]) for name in ("base", "R1-Zero"))
+    if same_settings and same_models and same_tasks and complete:
         print(f"[r1] base and R1-Zero: evaluations reused from {path}")
         return {"base": evals["base"], "R1-Zero": evals["R1-Zero"]}
     return {}

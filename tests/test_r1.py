@@ -215,11 +215,15 @@ def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thin
     from r1mini.checkpoint import save_checkpoint
     save_checkpoint(zero / "model.pt", model, {"stage": "zero", "base": str(tiny_base)})
     settings = {"k": 8, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": 20, "max_new_tokens": 192, "seed": 0}
-    evals = {name: {"settings": settings, "by_task": {"add": {}, "logic": {}}} for name in ("base", "R1-Zero")}
+    evals = {name: {"settings": settings, "by_task": {"add": {}, "logic": {}}, "trivial": {}, "nontrivial": {}}
+             for name in ("base", "R1-Zero")}
     (zero / "eval.json").write_text(json.dumps(evals))
     args = argparse.Namespace(zero=str(zero / "model.pt"), base=str(tiny_base), tasks=("add", "logic"))
     wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192)
     assert set(train_r1.earlier_evals(args, wanted)) == {"base", "R1-Zero"}
     assert train_r1.earlier_evals(args, dict(wanted, k=4)) == {}                      # other settings
+    (zero / "eval.json").write_text(json.dumps({n: {k: v for k, v in e.items() if k != "trivial"} for n, e in evals.items()}))
+    assert train_r1.earlier_evals(args, wanted) == {}                                  # written before the stage table
+    (zero / "eval.json").write_text(json.dumps(evals))
     assert train_r1.earlier_evals(argparse.Namespace(**{**vars(args), "tasks": ("add",)}), wanted) == {}
     assert train_r1.earlier_evals(argparse.Namespace(**{**vars(args), "base": str(zero / "model.pt")}), wanted) == {}
