@@ -44,7 +44,10 @@ _CHECK_OR_WAIT = re.compile(r"^(?:Let me check|检查一下|Wait|等等)|^(?:Yes
 _SPELLED = re.compile(r"^(?:[a-z -]+ \d)+ (?:plus|times) .*\.$|^(?:[\u4e00-\u9fff]+位\d)+[加乘].*。$")
 _FINAL = re.compile(r"^(?:So the answer is \S+\.|所以答案是\S+。)$")
 
-SUMMARY_TEXT = {"en": "Summary: {expression} = {answer}.", "zh": "总结：{expression} = {answer}。"}
+# The summary after </think> is the conclusion line again, for the reader: a model this small copies a
+# sentence it already writes reliably, while a new sentence ("Summary: 57+384 = 441.", spelled letter
+# by letter by our vocabulary) came out garbled in the first run and dragged the answer after it.
+SUMMARY_TEXT = FINAL_TEXT
 BRIEF_TEXT = {"en": "Easy.", "zh": "简单。"}  # a trivial question needs no working (one word, so the language reward still sees its language)
 
 
@@ -84,13 +87,6 @@ def works_the_algorithm(problem: Problem, steps: list[dict]) -> bool:
         for got, want in zip(steps, expected))
 
 
-def expression_in(problem: Problem, language: str) -> str:
-    """The expression as a reader of `language` writes it: logic operators in Chinese for Chinese."""
-    if problem.task == "logic" and language == "zh":
-        return re.sub(r"\b(and|or|xor)\b", lambda m: LOGIC_OPS_ZH[m[1]], problem.expression)
-    return problem.expression
-
-
 def readable_reasoning(problem: Problem, rng: random.Random) -> str:
     """The rewrite: the worked solution in the question's language, with one self-check."""
     language, (steps, answer) = problem.language, trace(problem)
@@ -103,8 +99,7 @@ def readable_reasoning(problem: Problem, rng: random.Random) -> str:
 
 def readable_completion(problem: Problem, rng: random.Random) -> str:
     """R1's readable format: reasoning, then a summary for the reader, then the answer."""
-    summary = SUMMARY_TEXT[problem.language].format(expression=expression_in(problem, problem.language),
-                                                    answer=problem.answer)
+    summary = SUMMARY_TEXT[problem.language].format(answer=problem.answer)
     return render_completion(readable_reasoning(problem, rng), problem.answer, summary)
 
 

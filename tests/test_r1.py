@@ -22,16 +22,16 @@ ZERO_EN = render_completion(write_solution(ADD, random.Random(0), ("en",))[0], "
 
 def test_the_summary_is_allowed_only_in_r1s_format():
     readable = readable_completion(ADD, random.Random(0))
-    assert summary_text(readable) == "总结：57+384 = 441。"
+    assert summary_text(readable) == "所以答案是441。"
     assert format_reward(readable, summary=True) == 1.0 and format_reward(readable) == 0.0  # R1-Zero's stays strict
     assert format_reward(ZERO_EN, summary=True) == 1.0 and summary_text(ZERO_EN) == ""
-    assert format_reward(readable.replace("总结", "<answer>总结"), summary=True) == 0.0  # a second answer tag
+    assert format_reward(readable.replace("</think> 所以", "</think> <answer>所以"), summary=True) == 0.0  # 2 answer tags
 
 
 def test_r1s_format_wants_a_summary_after_worked_answers_only():
     readable = readable_completion(ADD, random.Random(0))
     assert readable_format(readable, ADD) == 1.0
-    assert readable_format(readable.replace(" 总结：57+384 = 441。", ""), ADD) == 0.0  # worked, no summary
+    assert readable_format(readable.replace("</think> 所以答案是441。", "</think>"), ADD) == 0.0  # worked, no summary
     trivial = Problem("add", TRIVIAL_LEVEL, "7+8", "15", "zh")
     assert readable_format(non_reasoning_example(trivial), trivial) == 1.0          # brief: none needed
 
@@ -88,8 +88,8 @@ def test_each_rejection_filter_keeps_and_drops_hand_made_cases():
     readable = readable_completion(ADD, random.Random(0))
     assert rejection_reason(ADD, readable) is None
     assert rejection_reason(ADD, readable.replace("<answer>441", "<answer>442")) == "wrong"
-    assert rejection_reason(ADD, readable.replace(" 总结：57+384 = 441。", "")) == "incomplete"  # no summary
-    assert rejection_reason(ADD, " <think> . </think> 总结：57+384 = 441。 <answer>441</answer>") == "incomplete"
+    assert rejection_reason(ADD, readable.replace("</think> 所以答案是441。", "</think>")) == "incomplete"  # no summary
+    assert rejection_reason(ADD, " <think> . </think> 所以答案是441。 <answer>441</answer>") == "incomplete"
     doubled = readable.replace("十位：", "十位：5加8加1得14，写4进1。 十位：", 1)
     assert rejection_reason(ADD, doubled) == "repetitive"
     assert rejection_reason(ADD, readable.replace("所以答案是441。", "So the answer is 441.")) == "language"
@@ -170,7 +170,7 @@ def test_train_r1_end_to_end_writes_every_stage(whole_r1):
     counts = json.loads((out / "dev3" / "rejection_counts.json").read_text())
     assert counts["removed: wrong"] > 0 and counts["non-reasoning examples"] > 0
     data = [json.loads(line) for line in open(out / "dev1" / "cold_start_data.jsonl", encoding="utf-8")]
-    assert data and all("总结" in d["completion"] or "Summary" in d["completion"] for d in data)
+    assert data and all(summary_text(d["completion"]) for d in data)
 
 
 def test_train_r1_killed_inside_a_stage_resumes_to_the_same_model(tmp_path, tiny_base, whole_r1, monkeypatch):
