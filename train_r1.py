@@ -32,17 +32,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from r1mini.corpus import render_prompt
 from r1mini.curriculum import Curriculum
-from r1mini.evaluate import evaluate_model
+from r1mini.evaluate import evaluate_model, sample_responses
 from r1mini.grpo import train_grpo
 from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, plot_run, stage_table
 from r1mini.r1_data import (cold_start_example, encode_examples, helpfulness_rule, non_reasoning_example, r1_rewards,
                             rejection_reason)
-from r1mini.sampler import generate
 from r1mini.sft import SFTConfig, train_sft
 from r1mini.tasks import TRAIN_LEVELS, TRIVIAL_LEVEL, generate_problem
 
@@ -179,19 +176,12 @@ def training_problems(args, n: int, purpose: str, include_trivial: bool = True, 
     return [generate_problem(rng, *rng.choice(pairs), "train") for _ in range(n)]
 
 
-@torch.no_grad()
-def sample_answers(model, tokenizer, problems, samples: int, temperature: float, args, batch_size: int = 256):
-    """(problem, completion text) for `samples` answers per question."""
-    generator = torch.Generator(device=args.device).manual_seed(args.seed)
-    jobs = [p for p in problems for _ in range(samples)]
-    answers = []
-    for start in tqdm(range(0, len(jobs), batch_size), desc="sampling", leave=False):
-        chunk = jobs[start: start + batch_size]
-        prompts = [tokenizer.encode(render_prompt(p.question)) for p in chunk]
-        outputs = generate(model, prompts, args.max_new_tokens, temperature=temperature, stop_tokens=(tokenizer.eot_id,),
-                           pad_id=tokenizer.pad_id, generator=generator)
-        answers += [(p, tokenizer.decode(tokens)) for p, tokens in zip(chunk, outputs)]
-    return answers
+def sample_answers(model, tokenizer, problems, samples: int, temperature: float, args):
+    """(problem, completion text) for `samples` answers per question (evaluate's sampler, top-p 1)."""
+    records = sample_responses(model, tokenizer, problems, samples, temperature, 1.0, args.max_new_tokens,
+                               batch_size=256, seed=args.seed, desc="sampling")
+    return [(problem, record["completion"]) for problem, record in
+            zip((p for p in problems for _ in range(samples)), records)]
 
 
 def deduplicate(pairs, per_question: int):

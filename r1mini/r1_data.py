@@ -5,7 +5,7 @@
                       readable (every step parsed, each column worked exactly once, one language),
                       then rewrite it for a reader: the reasoning in the *question's* language, a
                       self-check, and a summary after </think>;
-  3. rejection        `rejection_filter`: keep Dev2's answers that are right, complete (readable
+  3. rejection        `rejection_reason`: keep Dev2's answers that are right, complete (readable
      sampling         format), not repetitive and entirely in the question's language, at most a few
                       per question; `non_reasoning_example`: trivial questions answered directly
                       with a one-line think (the paper's "hello" gets no chain of thought);
@@ -122,9 +122,6 @@ def cold_start_example(problem: Problem, zero_completion: str, rng: random.Rando
     if words["en"] and words["zh"] or words["other"]:
         return None, "mixed"
     return readable_completion(problem, rng), "kept"
-
-
-REJECTION_FILTERS = ("wrong", "incomplete", "repetitive", "language")
 
 
 def rejection_reason(problem: Problem, completion: str) -> str | None:

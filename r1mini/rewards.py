@@ -145,4 +145,3 @@ def language_consistency(completion: str, target: str = "en") -> float:
 def r1_zero_rewards(completion: str, problem) -> dict[str, float]:
     """R1-Zero's reward: accuracy + format, nothing else (R1 §2.2.2)."""
     return {"accuracy": accuracy_reward(completion, problem.answer), "format": format_reward(completion)}
-

@@ -128,7 +128,7 @@ def tiny_base(tmp_path_factory):
     return out / "model.pt"
 
 
-def scripted_answers(model, tokenizer, problems, samples, temperature, args, batch_size=256):
+def scripted_answers(model, tokenizer, problems, samples, temperature, args):
     """Stands in for sampling a trained model (a 3-step tiny model answers nothing right): half the
     answers R1-Zero style in a random language, half in R1's readable format, every fourth wrong."""
     rng, answers = random.Random(len(problems)), []
