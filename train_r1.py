@@ -33,15 +33,16 @@ from pathlib import Path
 
 import torch
 
+from r1mini import harness, r1_data
 from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from r1mini.curriculum import Curriculum
-from r1mini.evaluate import evaluate_model, sample_responses
+from r1mini.evaluate import evaluate_model
 from r1mini.grpo import train_grpo
 from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, plot_run, stage_table
-from r1mini.r1_data import (cold_start_example, encode_examples, helpfulness_rule, non_reasoning_example, r1_rewards,
-                            rejection_reason)
-from r1mini.sft import SFTConfig, train_sft
-from r1mini.tasks import TRAIN_LEVELS, TRIVIAL_LEVEL, generate_problem
+from r1mini.r1_data import (cold_start_example, deduplicate, encode_examples, helpfulness_rule, non_reasoning_example,
+                            r1_rewards, rejection_reason)
+from r1mini.sft import finetune
+from r1mini.tasks import TRAIN_LEVELS, TRIVIAL_LEVEL
 
 
 def main(argv=None) -> int:
@@ -144,83 +145,26 @@ def final_rl(args, dev3: Path, run: RunDir) -> None:
 # ---------------------------------------------------------------- what the stages share
 
 def sub_stage(args, run: RunDir, name: str, build) -> Path:
-    """Run `build(stage_run)` into out_dir/name unless a finished run with the same flags is there;
-    returns the stage's model.pt. A killed stage resumes from its own resume file."""
-    directory = run.dir / name
-    flags_file = directory / "flags.json"
-    if (directory / "model.pt").exists() and not (directory / "resume.pt").exists() and not args.overwrite:
-        flags = RunDir(directory, vars(args), overwrite=True).flags  # (only reads: compares the flags)
-        saved = json.loads(flags_file.read_text()) if flags_file.exists() else {}
-        changed = sorted(k for k in flags if saved.get(k) != flags[k])
-        if changed:
-            raise CheckpointError(f"{directory} was built with other flags ({', '.join('--' + k.replace('_', '-') for k in changed)}); "
-                                  "pass --overwrite to rebuild every stage, or choose another --out-dir")
-        print(f"[r1] {name}: finished earlier, reused ({directory / 'model.pt'})")
-        return directory / "model.pt"
-    with RunDir(directory, vars(args), args.overwrite) as stage:
-        model = build(stage)
-        save_checkpoint(stage.model, model, {"stage": name, "seed": args.seed})
-        flags_file.write_text(json.dumps(stage.flags))
-        stage.finish()
-    return stage.model
+    """A stage in out_dir/name: reused if it finished earlier with the same flags, resumed if killed."""
+    return harness.sub_stage(run.dir / name, vars(args), args.overwrite, build, "r1")
 
 
 def training_problems(args, n: int, purpose: str, include_trivial: bool = True, only_trivial: bool = False):
-    """n training-split questions over the tasks and levels, reproducible per purpose."""
-    rng = random.Random(f"{args.seed}-{purpose}")
-    pairs = [(t, lv) for t in args.tasks for lv in TRAIN_LEVELS[t]]
-    if only_trivial:
-        pairs = [(t, lv) for t, lv in pairs if lv == TRIVIAL_LEVEL]
-    elif not include_trivial:
-        pairs = [(t, lv) for t, lv in pairs if lv != TRIVIAL_LEVEL]
-    return [generate_problem(rng, *rng.choice(pairs), "train") for _ in range(n)]
+    return r1_data.training_problems(args.seed, args.tasks, n, purpose, include_trivial, only_trivial)
 
 
 def sample_answers(model, tokenizer, problems, samples: int, temperature: float, args):
-    """(problem, completion text) for `samples` answers per question (evaluate's sampler, top-p 1)."""
-    records = sample_responses(model, tokenizer, problems, samples, temperature, 1.0, args.max_new_tokens,
-                               batch_size=256, seed=args.seed, desc="sampling")
-    return [(problem, record["completion"]) for problem, record in
-            zip((p for p in problems for _ in range(samples)), records)]
-
-
-def deduplicate(pairs, per_question: int):
-    """Distinct completions, at most `per_question` per question (in the order sampled)."""
-    seen, count, out = set(), Counter(), []
-    for problem, completion in pairs:
-        if (problem.question, completion) not in seen and count[problem.question] < per_question:
-            seen.add((problem.question, completion))
-            count[problem.question] += 1
-            out.append((problem, completion))
-    return out
+    return r1_data.sample_answers(model, tokenizer, problems, samples, temperature, args.max_new_tokens, args.seed)
 
 
 def write_data(stage: RunDir, name: str, pairs, counts: dict) -> None:
-    """The stage's SFT set (jsonl, for reading) and what each filter removed (json, and printed)."""
-    with open(stage.dir / f"{name}_data.jsonl", "w") as f:
-        for problem, completion in pairs:
-            f.write(json.dumps({"question": problem.question, "answer": problem.answer, "completion": completion},
-                               ensure_ascii=False) + "\n")
-    (stage.dir / f"{name}_counts.json").write_text(json.dumps(counts, indent=1, ensure_ascii=False))
-    print(f"[r1] {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if not isinstance(v, (dict, list))))
+    harness.write_data(stage.dir, name, pairs, counts, "r1")
 
 
 def sft_from_base(args, stage: RunDir, data, steps: int, desc: str):
     """Both SFT stages restart from the *base* (R1 v2 B.4: from V3-Base), cosine decay to 1/10."""
-    model, tokenizer, _ = load_checkpoint(args.base, args.device)
-    cfg = SFTConfig(steps=steps, batch_size=args.sft_batch_size, lr=args.sft_lr, warmup_steps=min(20, steps // 5),
+    return finetune(args.base, data, steps, args.sft_batch_size, args.sft_lr, args.device, stage, args.seed, desc,
                     resume_every=args.resume_every * 10)
-    train_sft(model, epochs(data, args.seed), cfg, args.device, stage, tokenizer.pad_id, desc=desc, seed=args.seed)
-    return model
-
-
-def epochs(data, seed: int):
-    """An endless stream of the examples, reshuffled each epoch (reproducibly)."""
-    rng = random.Random(seed)
-    while True:
-        order = list(range(len(data)))
-        rng.shuffle(order)
-        yield from (data[i] for i in order)
 
 
 def rl(args, start: Path, stage: RunDir, steps: int, reward_for_step, include_trivial: bool, desc: str):

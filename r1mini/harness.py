@@ -86,7 +86,7 @@ class RunDir:
 
     def __init__(self, out_dir, flags: dict, overwrite: bool = False, inputs=()):
         self.dir, self.overwrite = Path(out_dir), overwrite
-        self.flags = _plain({k: v for k, v in flags.items() if k not in ("device", "overwrite", "resume_every")})
+        self.flags = run_flags(flags)
         self.metrics, self.resume_path, self.model = (self.dir / n for n in ("metrics.jsonl", "resume.pt", "model.pt"))
         self.lock = self.dir / ".lock"
         for path in inputs:
@@ -171,9 +171,49 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _plain(flags: dict) -> dict:
-    """Flags as values a weights_only load can read back (tuples become lists)."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items()}
+def run_flags(flags: dict) -> dict:
+    """The flags that define a run (not where or how it runs), as values a weights_only load can read
+    back (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items()
+            if k not in ("device", "overwrite", "resume_every")}
+
+
+def sub_stage(directory, flags: dict, overwrite: bool, build, tag: str) -> Path:
+    """One stage of a multi-stage script, in its own RunDir: `build(stage)` returns the model to save
+    as directory/model.pt (or None for a stage whose product is files). A stage finished earlier with
+    the same flags is reused, with other flags refused; a killed one resumes from its resume file.
+    flags.json is written last: it marks the stage finished. Returns directory/model.pt."""
+    from r1mini.checkpoint import save_checkpoint
+    directory = Path(directory)
+    flags_file = directory / "flags.json"
+    if flags_file.exists() and not (directory / "resume.pt").exists() and not overwrite:
+        saved, wanted = json.loads(flags_file.read_text()), run_flags(flags)
+        changed = sorted(k for k in set(wanted) | set(saved) if saved.get(k) != wanted.get(k))
+        if changed:
+            raise CheckpointError(f"{directory} was built with other flags ({', '.join('--' + k.replace('_', '-') for k in changed)}); "
+                                  "pass --overwrite to rebuild it, or choose another --out-dir")
+        print(f"[{tag}] {directory.name}: finished earlier, reused ({directory})")
+        return directory / "model.pt"
+    with RunDir(directory, flags, overwrite) as stage:
+        flags_file.unlink(missing_ok=True)  # (an overwritten stage is unfinished until flags.json is back)
+        model = build(stage)
+        if model is not None:
+            save_checkpoint(stage.model, model, {"stage": directory.name, "seed": flags.get("seed")})
+        flags_file.write_text(json.dumps(stage.flags))
+        stage.finish()
+    return stage.model
+
+
+def write_data(directory, name: str, pairs, counts: dict, tag: str) -> None:
+    """A stage's SFT set (name_data.jsonl, for reading) and what each filter removed (name_counts.json,
+    and printed)."""
+    directory = Path(directory)
+    with open(directory / f"{name}_data.jsonl", "w", encoding="utf-8") as f:
+        for problem, completion in pairs:
+            f.write(json.dumps({"question": problem.question, "answer": problem.answer, "completion": completion},
+                               ensure_ascii=False) + "\n")
+    (directory / f"{name}_counts.json").write_text(json.dumps(counts, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(f"[{tag}] {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if not isinstance(v, (dict, list))))
 
 
 def read_jsonl(path) -> list[dict]:

@@ -11,6 +11,9 @@
                       with a one-line think (the paper's "hello" gets no chain of thought);
   4. all-scenario RL  `helpfulness_rule`: right *and* brief on trivial questions.
 
+Both sampling stages, and distillation's teacher data (distill.py), draw their questions with
+`training_problems`, sample with `sample_answers` and cap repeats with `deduplicate`.
+
 The paper rewrote R1-Zero's outputs with DeepSeek-V3 and human annotators; our reasoning is
 templated, so a rule can do it: parse the steps (`parse_reasoning`), check them against the school
 algorithm, and render the same steps again with tasks.py's templates in the target language.
@@ -24,8 +27,8 @@ from collections import Counter
 from r1mini.corpus import render_completion, render_prompt
 from r1mini.rewards import (accuracy_reward, format_reward, language_consistency, language_word_counts,
                             reasoning_text, summary_text)
-from r1mini.tasks import (CHECK_TEXT, FINAL_TEXT, LOGIC_OPS_ZH, STEP_TEXT, TRIVIAL_LEVEL, Problem, _render, trace,
-                          write_spelled_operands)
+from r1mini.tasks import (CHECK_TEXT, FINAL_TEXT, LOGIC_OPS_ZH, STEP_TEXT, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, _render,
+                          generate_problem, trace, write_spelled_operands)
 
 # One regex per step template of tasks.STEP_TEXT (either language), place name optional: R1-Zero
 # may drop it. The named groups are the trace fields that decide whether a step is right.
@@ -183,3 +186,36 @@ def helpfulness_rule(completion: str, problem: Problem) -> dict[str, float]:
 def encode_examples(tokenizer, pairs: list[tuple[Problem, str]]) -> list[tuple[list[int], list[int]]]:
     """(prompt ids, completion ids) for SFT from (problem, completion text) pairs."""
     return [(tokenizer.encode(render_prompt(p.question)), tokenizer.encode(c)) for p, c in pairs]
+
+
+def training_problems(seed: int, tasks, n: int, purpose: str, include_trivial: bool = True,
+                      only_trivial: bool = False) -> list[Problem]:
+    """n training-split questions over the tasks and their training levels, reproducible per purpose."""
+    rng = random.Random(f"{seed}-{purpose}")
+    pairs = [(t, lv) for t in tasks for lv in TRAIN_LEVELS[t]]
+    if only_trivial:
+        pairs = [(t, lv) for t, lv in pairs if lv == TRIVIAL_LEVEL]
+    elif not include_trivial:
+        pairs = [(t, lv) for t, lv in pairs if lv != TRIVIAL_LEVEL]
+    return [generate_problem(rng, *rng.choice(pairs), "train") for _ in range(n)]
+
+
+def sample_answers(model, tokenizer, problems: list[Problem], samples: int, temperature: float,
+                   max_new_tokens: int, seed: int) -> list[tuple[Problem, str]]:
+    """(problem, completion text) for `samples` answers per question (evaluate's sampler, top-p 1)."""
+    from r1mini.evaluate import sample_responses
+    records = sample_responses(model, tokenizer, problems, samples, temperature, 1.0, max_new_tokens,
+                               batch_size=256, seed=seed, desc="sampling")
+    return [(problem, record["completion"]) for problem, record in
+            zip((p for p in problems for _ in range(samples)), records)]
+
+
+def deduplicate(pairs: list[tuple[Problem, str]], per_question: int) -> list[tuple[Problem, str]]:
+    """Distinct completions, at most `per_question` per question (in the order sampled)."""
+    seen, count, out = set(), Counter(), []
+    for problem, completion in pairs:
+        if (problem.question, completion) not in seen and count[problem.question] < per_question:
+            seen.add((problem.question, completion))
+            count[problem.question] += 1
+            out.append((problem, completion))
+    return out

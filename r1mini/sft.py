@@ -7,7 +7,9 @@ synthetic questions it is random digits anyway). Rows are right-padded, one exam
 batches are built from examples of similar length (`length_bucketed_batches`) so little compute
 is spent on padding.
 
-Reading order: `collate` → `length_bucketed_batches` → `cosine_lr` → `sft_step` → `train_sft`.
+Reading order: `collate` → `length_bucketed_batches` → `cosine_lr` → `sft_step` → `train_sft`, then
+`finetune`: a pretrained checkpoint trained on a fixed set of examples (R1's cold start and
+rejection-sampling SFT, and distillation).
 """
 from __future__ import annotations
 
@@ -123,3 +125,23 @@ def train_sft(model, examples: Iterator[Example], cfg: SFTConfig, device, run: R
     bar.close()
     model.eval()
     return last
+
+
+def shuffled_epochs(examples: Sequence[Example], seed: int) -> Iterator[Example]:
+    """An endless stream of the examples, reshuffled each epoch (reproducibly)."""
+    rng = random.Random(seed)
+    while True:
+        order = list(range(len(examples)))
+        rng.shuffle(order)
+        yield from (examples[i] for i in order)
+
+
+def finetune(checkpoint, examples: Sequence[Example], steps: int, batch_size: int, lr: float, device, run: RunDir,
+             seed: int, desc: str, resume_every: int = 100):
+    """Load a pretrained checkpoint and train it on `examples` (completion-only loss), warmup then
+    cosine decay to 1/10 as R1's SFT stages and distillation do. Returns the trained model."""
+    from r1mini.checkpoint import load_checkpoint
+    model, tokenizer, _ = load_checkpoint(checkpoint, device)
+    cfg = SFTConfig(steps=steps, batch_size=batch_size, lr=lr, warmup_steps=min(20, steps // 5), resume_every=resume_every)
+    train_sft(model, shuffled_epochs(examples, seed), cfg, device, run, tokenizer.pad_id, desc=desc, seed=seed)
+    return model

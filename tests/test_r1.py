@@ -189,7 +189,8 @@ def test_train_r1_killed_inside_a_stage_resumes_to_the_same_model(tmp_path, tiny
     assert (out / "dev1" / "model.pt").exists() and (out / "dev2" / "resume.pt").exists()
     monkeypatch.setattr(grpo, "grpo_step", real)
     sft_calls = []
-    monkeypatch.setattr(train_r1, "train_sft", lambda *a, **kw: sft_calls.append(1) or sft.train_sft(*a, **kw))
+    real_sft = sft.train_sft
+    monkeypatch.setattr(sft, "train_sft", lambda *a, **kw: sft_calls.append(1) or real_sft(*a, **kw))
     assert train_r1.main(r1_args(tiny_base, out)) == 0
     assert sft_calls == [1]  # Dev1 was reused, only Dev3's SFT ran again
     resumed, whole = load_checkpoint(out / "model.pt")[0], load_checkpoint(whole_r1 / "model.pt")[0]
