@@ -27,7 +27,7 @@ import json
 import random
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -39,8 +39,8 @@ from r1mini.curriculum import Curriculum
 from r1mini.evaluate import evaluate_model
 from r1mini.grpo import train_grpo
 from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, plot_run, stage_table
-from r1mini.r1_data import (cold_start_example, deduplicate, encode_examples, helpfulness_rule, non_reasoning_example,
-                            r1_rewards, rejection_reason)
+from r1mini.r1_data import (cold_start_example, deduplicate, encode_examples, filter_answers, helpfulness_rule,
+                            non_reasoning_example, r1_rewards)
 from r1mini.sft import finetune
 from r1mini.tasks import TRAIN_LEVELS, TRIVIAL_LEVEL
 
@@ -99,26 +99,11 @@ def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
         policy, tokenizer, _ = load_checkpoint(dev2, args.device)
         problems = training_problems(args, args.rejection_prompts, "rejection", include_trivial=False)
         answers = sample_answers(policy, tokenizer, problems, args.rejection_samples, args.temperature, args)
-        kept, removed, per_level = [], Counter(), defaultdict(lambda: [0, 0])
-        for problem, completion in answers:
-            reason = rejection_reason(problem, completion)
-            removed[reason or "kept"] += 1
-            per_level[f"{problem.task}-{problem.level}"][0] += 1
-            if reason is None:
-                kept.append((problem, completion))
-        kept = deduplicate(kept, per_question=args.rejection_keep)
-        for problem, _ in kept:
-            per_level[f"{problem.task}-{problem.level}"][1] += 1
+        kept, counts = filter_answers(answers, per_question=args.rejection_keep)
         # Non-reasoning data (the paper: ~200k of 800k): trivial questions answered without working.
         n_trivial = round(len(kept) * args.non_reasoning_share / (1 - args.non_reasoning_share))
         trivial = [(p, non_reasoning_example(p)) for p in training_problems(args, n_trivial, "trivial", only_trivial=True)]
-        unsolved = sorted(level for level, (_, n_kept) in per_level.items() if n_kept == 0)
-        write_data(stage, "rejection", kept + trivial, {
-            "Dev2 answers": len(answers), **{f"removed: {k}": v for k, v in removed.items() if k != "kept"},
-            "kept after per-question cap": len(kept), "non-reasoning examples": len(trivial),
-            "keep rate per level (kept / sampled)": {level: round(n_kept / n_sampled, 3)
-                                                     for level, (n_sampled, n_kept) in sorted(per_level.items())},
-            "levels with no kept answer (they leave the SFT set)": unsolved})
+        write_data(stage, "rejection", kept + trivial, {**counts, "non-reasoning examples": len(trivial)})
         if not kept:
             raise CheckpointError("Dev2 gave no answer that passes rejection sampling; train it longer")
         data = encode_examples(tokenizer, kept + trivial)

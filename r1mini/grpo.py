@@ -270,7 +270,8 @@ def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[
             grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.grad_clip)
             optimizer.step()
     policy.eval()
-    return {**stats, **totals, "grad_norm": float(grad_norm), "updated": 1.0, **timer.times}, sampled
+    return {**stats, **totals, "grad_norm": float(grad_norm), "updated": 1.0, "tokens_trained": float(n_tokens),
+            **timer.times}, sampled
 
 
 def train_grpo(policy, ref_model, tokenizer, cfg: GRPOConfig, run, steps: int, curriculum,

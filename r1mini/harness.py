@@ -285,6 +285,8 @@ def rollout_stats(sampled, used, eot_id: int) -> dict:
     totals = torch.cat([g.total_reward for g in sampled])
     stats = {"reward": float(totals.mean()), "reward_std": float(totals.std()),
              "frac_reward_zero_std": sum(not g.informative for g in sampled) / len(sampled),
+             # groups no answer of which was right: RL gets no signal from them (distill.py reports it)
+             "frac_groups_never_right": sum(not any(g.rewards.get("accuracy", [1])) for g in sampled) / len(sampled),
              "groups_sampled": len(sampled), "groups_used": len(used),
              "response_length": float(lengths.mean()), "response_length_max": float(lengths.max()),
              "truncation_rate": sum(not c or c[-1] != eot_id for c in completions) / len(completions)}
@@ -348,6 +350,79 @@ def stage_table(evals: dict[str, dict], data_counts: dict[str, dict], settings: 
         lines.append(f"| {title} | " + " | ".join(cell(pick(evals[n])[key]) for n in names) + " |")
     for name, counts in data_counts.items():
         lines += ["", f"**{name} data**: " + ", ".join(f"{k}: {v}" for k, v in counts.items())]
+    for name in names:
+        lines += ["", f"## {name}, per level", "", format_table(evals[name])]
+    return "\n".join(lines) + "\n"
+
+
+def cached_evaluation(checkpoint, tasks, settings: dict, cache_dir, device) -> dict:
+    """evaluate_model's result for a checkpoint, kept in cache_dir under the checkpoint's content
+    hash and the settings: a rerun (or a resumed run) does not evaluate the same model twice."""
+    import hashlib
+
+    from r1mini.checkpoint import load_checkpoint
+    from r1mini.evaluate import evaluate_model
+    key = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:16]
+    wanted = {"tasks": list(tasks), **settings}
+    path = Path(cache_dir) / f"{key}.json"
+    if path.exists():
+        cached = json.loads(path.read_text())
+        if cached.get("wanted") == wanted:
+            return cached["result"]
+    model, tokenizer, _ = load_checkpoint(checkpoint, device)
+    result = evaluate_model(model, tokenizer, tasks, **settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"checkpoint": str(checkpoint), "wanted": wanted, "result": result}))
+    os.replace(tmp, path)
+    return result
+
+
+def arm_compute(metrics_path, group_size: int) -> dict:
+    """A training run's student compute, summed from its metrics.jsonl (so a resumed run counts
+    once): steps, tokens the student sampled, completion tokens it was trained on, minutes. SFT logs
+    target_tokens and seconds; GRPO its groups, lengths and timers; on-policy distillation its own."""
+    records = [r for r in read_jsonl(metrics_path) if "step" in r]
+    total = lambda key: sum(r.get(key, 0) for r in records)  # noqa: E731
+    sampled = total("tokens_sampled") or sum(r.get("groups_sampled", 0) * group_size * r.get("response_length", 0)
+                                             for r in records)
+    seconds = total("seconds") or total("time_sample") + total("time_reference") + total("time_update")
+    return {"steps": max((r["step"] for r in records), default=0), "tokens sampled": round(sampled),
+            "tokens trained": round(total("tokens_trained") or total("target_tokens")), "minutes": round(seconds / 60, 2)}
+
+
+def distill_table(evals: dict, params: dict, compute: dict, teacher_counts: dict | None, settings: str,
+                  rl_metrics: dict) -> str:
+    """Markdown for distill.py: the paper's distillation table at toy scale (one column per model),
+    the teacher data's counts, what RL on the student saw, then each model's per-level table."""
+    from r1mini.evaluate import format_table
+    names = list(evals)
+    cell = (lambda v: "–" if v is None else f"{v:.3f}")  # noqa: E731
+    lines = [f"# Distillation table", "", f"Command: `python {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))}`",
+             "", settings, "", "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|",
+             "| parameters (total / active) | " + " | ".join(f"{params[n][0] / 1e6:.3f}M / {params[n][1] / 1e6:.3f}M"
+                                                           for n in names) + " |"]
+    rows = [("pass@1 (in-distribution)", "overall", "pass@1"), ("cons@k (in-distribution)", "overall", "cons@k"),
+            ("pass@1 (harder than training)", "hard", "pass@1"), ("language consistency", "overall", "language_consistency"),
+            ("reasoning entirely in the question's language", "overall", "own_language_rate"),
+            ("mean length (in-distribution)", "overall", "mean_length")]
+    for title, where, key in rows:
+        lines.append(f"| {title} | " + " | ".join(cell((evals[n][where] or {}).get(key)) for n in names) + " |")
+    for key in ("steps", "tokens sampled", "tokens trained", "minutes"):
+        lines.append(f"| student training: {key} | " + " | ".join(str(compute[n][key]) if n in compute else "–"
+                                                                   for n in names) + " |")
+    if teacher_counts:
+        lines += ["", "**Teacher data**: " + ", ".join(f"{k}: {v}" for k, v in teacher_counts.items())]
+    for name, path in rl_metrics.items():
+        steps = [r for r in read_jsonl(path) if "frac_groups_never_right" in r]
+        if steps:  # RL learns nothing from a group none of whose answers was right
+            tenth = max(1, len(steps) // 10)
+            pass_rate = steps[-1].get("curriculum", {})
+            lines += ["", f"**{name}**: share of sampled groups with no right answer (no reward, no signal) "
+                          f"{window_mean(steps[:tenth], 'frac_groups_never_right'):.2f} in the first tenth of steps → "
+                          f"{window_mean(steps[-tenth:], 'frac_groups_never_right'):.2f} in the last; "
+                          "the curriculum's pass rate per level at the end: "
+                          + ", ".join(f"{k} {v:.2f}" for k, v in sorted(pass_rate.items()))]
     for name in names:
         lines += ["", f"## {name}, per level", "", format_table(evals[name])]
     return "\n".join(lines) + "\n"
@@ -504,6 +579,63 @@ def parse_r1_args(argv=None):
                 raise ValueError(f"{flag} {path} does not exist; run `python train_zero.py` first "
                                  "(it builds the base too)")
         check_sequence_budget(args)
+    except (ValueError, CheckpointError) as error:
+        p.error(str(error))
+    return args
+
+
+DISTILL_ARMS = ("sft", "rl", "onpolicy")
+
+
+def parse_distill_args(argv=None):
+    """Every knob of distill.py, validated before anything touches a directory (exit 2 on error)."""
+    from r1mini.config import PRESETS
+    from r1mini.tasks import TASK_NAMES
+    p = ArgumentParser(description="Distillation: a small dense student learns from R1's verified answers (SFT), "
+                                   "side by side with RL and on-policy distillation on the same student.")
+    add = p.add_argument
+    add("--teacher", default="runs/r1/model.pt", help="the teacher checkpoint (python train_r1.py), e.g. runs/zero/model.pt")
+    add("--student-base", default="runs/student_base/model.pt", help="the pretrained student (built here if missing)")
+    add("--student-preset", default="student", choices=sorted(PRESETS), help="the student's size if it must be built")
+    add("--student-base-steps", type=int_range(1), help="pretraining steps if the student must be built (default: the preset's)")
+    add("--out-dir", default="runs/distill")
+    add("--arms", default=",".join(DISTILL_ARMS), help=f"comma-separated, any of {','.join(DISTILL_ARMS)}")
+    add("--overwrite", action="store_true", help="rebuild every stage in --out-dir")
+    add("--device", default="auto", help="auto, cpu, cuda or mps")
+    add("--seed", type=SEED, default=0)
+    add("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks")
+    add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps (RL arms)")
+    add("--max-new-tokens", type=int_range(1), default=192, help="answer budget for the teacher's and the on-policy samples")
+    g = p.add_argument_group("teacher data")
+    g.add_argument("--teacher-prompts", type=int_range(1, 100_000), default=1024, help="training questions the teacher answers")
+    g.add_argument("--teacher-samples", type=int_range(1, 64), default=2, help="teacher samples per question")
+    g.add_argument("--teacher-temperature", type=float_range(0.01, 100), default=0.6, help="the paper's sampling temperature")
+    g.add_argument("--teacher-keep", type=int_range(1, 64), default=1, help="at most this many distinct kept answers per question")
+    g = p.add_argument_group("arm sft: distillation, the paper's (SFT of the student base on the teacher data)")
+    g.add_argument("--sft-steps", type=int_range(1), default=300)
+    g.add_argument("--sft-lr", type=float_range(0, 1, low_open=True), default=1e-3)
+    g.add_argument("--sft-batch-size", type=int_range(1, 4096), default=32)
+    g = p.add_argument_group("arm rl: R1-Zero's recipe on the student (train_zero.py's GRPO settings)")
+    g.add_argument("--rl-steps", type=int_range(1), default=30)
+    g = p.add_argument_group("arm onpolicy: on-policy distillation (student samples, per-token reverse KL to the teacher)")
+    g.add_argument("--onpolicy-steps", type=int_range(1), default=40)
+    g.add_argument("--onpolicy-prompts", type=int_range(1, 4096), default=64, help="student answers per step")
+    g.add_argument("--onpolicy-lr", type=float_range(0, 1, low_open=True), default=1e-3)
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level")
+    g.add_argument("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
+    args = p.parse_args(argv)
+    try:
+        args.tasks = parse_tasks(args.tasks)
+        args.arms = tuple(dict.fromkeys(a.strip() for a in args.arms.split(",") if a.strip()))
+        unknown = [a for a in args.arms if a not in DISTILL_ARMS]
+        if unknown or not args.arms:
+            raise ValueError(f"--arms takes a comma-separated subset of {','.join(DISTILL_ARMS)}, got {unknown or 'none'}")
+        args.device = pick_device(args.device)
+        if not Path(args.teacher).exists():
+            raise ValueError(f"--teacher {args.teacher} does not exist; run `python train_r1.py` first, "
+                             "or pass --teacher runs/zero/model.pt to distil R1-Zero")
+        check_sequence_budget(argparse.Namespace(**vars(args), base=args.student_base, preset=args.student_preset))
     except (ValueError, CheckpointError) as error:
         p.error(str(error))
     return args

@@ -219,3 +219,25 @@ def deduplicate(pairs: list[tuple[Problem, str]], per_question: int) -> list[tup
             count[problem.question] += 1
             out.append((problem, completion))
     return out
+
+
+def filter_answers(answers: list[tuple[Problem, str]], per_question: int) -> tuple[list[tuple[Problem, str]], dict]:
+    """Rejection sampling's filter (R1's Dev3 data, and distillation's teacher data): keep the answers
+    `rejection_reason` accepts, distinct and at most `per_question` per question. Returns (kept,
+    counts): what each filter removed and the keep rate per level; a level never solved drops out."""
+    kept, removed, per_level = [], Counter(), {}
+    for problem, completion in answers:
+        reason = rejection_reason(problem, completion)
+        removed[reason or "kept"] += 1
+        per_level.setdefault(f"{problem.task}-{problem.level}", [0, 0])[0] += 1
+        if reason is None:
+            kept.append((problem, completion))
+            per_level[f"{problem.task}-{problem.level}"][1] += 1
+    kept = deduplicate(kept, per_question)
+    return kept, {
+        "answers sampled": len(answers), "questions": len({p.question for p, _ in answers}),
+        **{f"removed: {k}": v for k, v in sorted(removed.items()) if k != "kept"},
+        "kept after dedup and per-question cap": len(kept),
+        "pass rate per level (passed the filters / sampled)": {level: round(n_kept / n, 3)
+                                                               for level, (n, n_kept) in sorted(per_level.items())},
+        "levels with no kept answer (they leave the SFT set)": sorted(lv for lv, (_, n_kept) in per_level.items() if not n_kept)}

@@ -116,9 +116,12 @@ def train_sft(model, examples: Iterator[Example], cfg: SFTConfig, device, run: R
         stats = sft_step(model, optimizer, inputs, targets, pad_id, cfg.grad_clip, step)
         tokens_seen += int((targets != IGNORE).sum())
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
-            last = {"step": step + 1, "lr": lr, "target_tokens_per_s": round(tokens_seen / (time.perf_counter() - t0), 1),
-                    **{k: round(v, 4) for k, v in stats.items()}}
+            # target tokens and seconds since the last line: summed over the log, a run's compute
+            seconds = time.perf_counter() - t0
+            last = {"step": step + 1, "lr": lr, "target_tokens": tokens_seen, "seconds": round(seconds, 3),
+                    "target_tokens_per_s": round(tokens_seen / seconds, 1), **{k: round(v, 4) for k, v in stats.items()}}
             run.log(last)
+            tokens_seen, t0 = 0, time.perf_counter()
             bar.set_postfix(loss=f"{stats['loss']:.3f}", lr=f"{lr:.1e}")
         if (step + 1) % cfg.resume_every == 0 or step + 1 == cfg.steps:  # the caller's finish() drops it
             run.save_resume(model, optimizer, step + 1)

@@ -1,0 +1,203 @@
+"""Distillation: R1's reasoning taught to a small dense model (DeepSeek-R1 v1 §2.4, §4.1; v2 Table 16).
+
+R1 wrote ~800k verified answers; small *pretrained* dense models fine-tuned on them with plain SFT
+(no RL, no teacher logits) beat the same models trained with large-scale RL (Qwen2.5-32B: RL 47.0
+vs distilled 72.6 AIME pass@1). The lesson: reasoning patterns that a big model's RL found transfer
+to a small model better than the small model can find them itself. Here, side by side on one
+pretrained student (a dense transformer with under a quarter of the teacher's active parameters):
+
+  teacher data            sample the teacher on training questions (both languages, every training
+                          level), keep verified-right, complete, language-consistent answers, dedupe
+  arm sft  (the paper)    completion-only SFT of the student base on that data
+  arm rl   (the paper's   R1-Zero's recipe — train_zero.py's GRPO, rewards and settings — on the
+           comparison)    student base
+  arm onpolicy (beyond)   on-policy distillation: the student samples, the teacher scores every
+                          token, the loss is the per-token reverse KL (r1mini/distillation.py)
+
+    python distill.py                                  # needs runs/r1: python train_r1.py
+    python distill.py --teacher runs/zero/model.pt     # distil R1-Zero instead
+    python distill.py --arms sft,rl                    # a subset of the arms
+
+Outputs in runs/distill/: teacher_data/ (teacher_data.jsonl, teacher_counts.json); sft/, rl/,
+onpolicy/ (each: model.pt, metrics.jsonl, report.md, curves.png); evals/ (evaluations, cached by
+checkpoint); eval.json and report.md (the paper's table). The student base is built once into
+runs/student_base/. A killed run resumes inside the stage it was in; finished stages are reused.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from r1mini.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from r1mini.corpus import render_prompt
+from r1mini.curriculum import Curriculum
+from r1mini.distillation import OnPolicyConfig, train_on_policy
+from r1mini.grpo import GRPOConfig, train_grpo
+from r1mini.harness import (RunDir, arm_compute, cached_evaluation, distill_table, fail, parse_distill_args, plot_run,
+                            sub_stage, write_data)
+from r1mini.r1_data import filter_answers, sample_answers, training_problems
+from r1mini.rewards import r1_zero_rewards
+from r1mini.sft import finetune
+
+ARM_NAMES = {"rl": "student + RL", "sft": "student + distillation", "onpolicy": "student + on-policy distillation"}
+# The flags each stage depends on: changing --rl-steps redoes the RL arm only.
+TEACHER_FLAGS = ("teacher", "tasks", "seed", "max_new_tokens", "teacher_prompts", "teacher_samples",
+                 "teacher_temperature", "teacher_keep")
+STAGE_FLAGS = {"teacher_data": TEACHER_FLAGS,
+               "sft": ("student_base", *TEACHER_FLAGS, "sft_steps", "sft_lr", "sft_batch_size"),
+               "rl": ("student_base", "tasks", "seed", "rl_steps"),
+               "onpolicy": ("student_base", "teacher", "tasks", "seed", "max_new_tokens", "onpolicy_steps",
+                            "onpolicy_prompts", "onpolicy_lr")}
+EVAL_MAX_NEW_TOKENS = 192  # the budget train_zero.py and train_r1.py evaluate with: one measurement
+
+
+def main(argv=None) -> int:
+    args = parse_distill_args(argv)
+    t0 = time.perf_counter()
+    try:
+        with RunDir(args.out_dir, vars(args), args.overwrite, inputs=[args.teacher, args.student_base]) as run:
+            student_base = pretrained_student(args)
+            models = {"teacher": Path(args.teacher), "student base": student_base}
+            if "rl" in args.arms:
+                models[ARM_NAMES["rl"]] = rl_on_student(args, student_base, run)
+            if "sft" in args.arms:
+                models[ARM_NAMES["sft"]] = distil_by_sft(args, student_base, teacher_data(args, run), run)
+            if "onpolicy" in args.arms:
+                models[ARM_NAMES["onpolicy"]] = on_policy_distillation(args, student_base, run)
+            final_report(args, models, run)
+            run.finish()
+    except CheckpointError as error:
+        return fail(str(error))
+    print(f"[distill] total {(time.perf_counter() - t0) / 60:.1f} min")
+    return 0
+
+
+# ---------------------------------------------------------------- the student, the data, the three arms
+
+def pretrained_student(args) -> Path:
+    """The paper's students are pretrained bases: ours learns the same corpus as the teacher's base
+    (built once, then reused). It must be dense and at most a quarter of the teacher's active size."""
+    path = Path(args.student_base)
+    if not path.exists():
+        from r1mini.pretrain import build_base
+        print(f"[distill] no student base at {path}: pretraining it ({args.student_preset} preset)")
+        build_base(path.parent, args.student_preset, args.device, args.student_base_steps, args.seed)
+    student, teacher = load_checkpoint(path)[0], load_checkpoint(args.teacher)[0]
+    if student.cfg.is_moe:
+        raise CheckpointError(f"the student {path} is a MoE model; distillation's student is dense (--student-preset student)")
+    if 4 * student.num_params(active_only=True) > teacher.num_params(active_only=True):
+        raise CheckpointError(f"the student has {student.num_params(True):,} active parameters, more than a quarter "
+                              f"of the teacher's {teacher.num_params(True):,}")
+    return path
+
+
+def teacher_data(args, run: RunDir) -> list[tuple[list[int], list[int]]]:
+    """The teacher's verified answers as (prompt ids, completion ids): R1's rejection-sampling filter
+    (right, complete, not repetitive, all in the question's language), distinct answers only."""
+    directory = run.dir / "teacher_data"
+
+    def build(stage: RunDir):
+        teacher, tokenizer, _ = load_checkpoint(args.teacher, args.device)
+        problems = training_problems(args.seed, args.tasks, args.teacher_prompts, "distill")
+        t0 = time.perf_counter()
+        answers = sample_answers(teacher, tokenizer, problems, args.teacher_samples, args.teacher_temperature,
+                                 args.max_new_tokens, args.seed)
+        minutes = (time.perf_counter() - t0) / 60
+        kept, counts = filter_answers(answers, per_question=args.teacher_keep)
+        write_data(stage.dir, "teacher", kept, {**counts, "teacher sampling minutes": round(minutes, 2)}, "distill")
+        if not kept:
+            raise CheckpointError(f"the teacher {args.teacher} gave no verified answer; train it longer or pick another")
+    sub_stage(directory, stage_flags(args, "teacher_data"), args.overwrite, build, "distill")
+    tokenizer = load_checkpoint(args.teacher)[1]
+    rows = [json.loads(line) for line in open(directory / "teacher_data.jsonl", encoding="utf-8")]
+    return [(tokenizer.encode(render_prompt(r["question"])), tokenizer.encode(r["completion"])) for r in rows]
+
+
+def distil_by_sft(args, student_base: Path, data, run: RunDir) -> Path:
+    """Arm sft, the paper's distillation: plain SFT of the student base on the teacher's answers
+    (completion tokens only, the end-of-text token included), cosine decay to 1/10."""
+    def build(stage: RunDir):
+        print(f"[distill] SFT on {len(data)} teacher answers, {args.sft_steps} steps "
+              f"({args.sft_steps * args.sft_batch_size / len(data):.1f} epochs)")
+        student = finetune(student_base, data, args.sft_steps, args.sft_batch_size, args.sft_lr, args.device, stage,
+                           args.seed, "distillation SFT", resume_every=args.resume_every * 10)
+        plot_run(stage.metrics, stage.dir)
+        return student
+    return sub_stage(run.dir / "sft", stage_flags(args, "sft"), args.overwrite, build, "distill")
+
+
+def rl_on_student(args, student_base: Path, run: RunDir) -> Path:
+    """Arm rl, the paper's comparison: R1-Zero's recipe on the student — GRPO from the student base
+    with accuracy + format rewards, train_zero.py's settings, the base frozen as the reference."""
+    def build(stage: RunDir):
+        policy, tokenizer, _ = load_checkpoint(student_base, args.device)
+        ref_model = copy.deepcopy(policy).eval().requires_grad_(False)
+        torch.manual_seed(args.seed)
+        train_grpo(policy, ref_model, tokenizer, GRPOConfig(), stage, args.rl_steps, Curriculum(args.tasks),
+                   random.Random(args.seed), lambda step: r1_zero_rewards, args.device, "RL on the student",
+                   resume_every=args.resume_every)
+        plot_run(stage.metrics, stage.dir)
+        return policy
+    return sub_stage(run.dir / "rl", stage_flags(args, "rl"), args.overwrite, build, "distill")
+
+
+def on_policy_distillation(args, student_base: Path, run: RunDir) -> Path:
+    """Arm onpolicy, beyond the paper: the student answers training questions (every level alike),
+    the teacher scores every token, the student follows the per-token reverse KL."""
+    def build(stage: RunDir):
+        student, tokenizer, _ = load_checkpoint(student_base, args.device)
+        teacher = load_checkpoint(args.teacher, args.device)[0]
+        cfg = OnPolicyConfig(prompts_per_step=args.onpolicy_prompts, lr=args.onpolicy_lr, max_new_tokens=args.max_new_tokens)
+        torch.manual_seed(args.seed)
+        train_on_policy(student, teacher, tokenizer, cfg, stage, args.onpolicy_steps,
+                        Curriculum(args.tasks, enabled=False).sample, random.Random(args.seed), args.device,
+                        resume_every=args.resume_every)
+        plot_run(stage.metrics, stage.dir)
+        return student
+    return sub_stage(run.dir / "onpolicy", stage_flags(args, "onpolicy"), args.overwrite, build, "distill")
+
+
+# ---------------------------------------------------------------- what the stages share
+
+def stage_flags(args, stage: str) -> dict:
+    return {name: getattr(args, name) for name in STAGE_FLAGS[stage]}
+
+
+def final_report(args, models: dict[str, Path], run: RunDir) -> None:
+    """Every model on the same held-out questions (eval.json), each arm's report.md, and the paper's
+    table (report.md): parameters, accuracy, language, length, and each arm's student compute."""
+    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=EVAL_MAX_NEW_TOKENS)
+    evals = {}
+    for name, path in models.items():
+        print(f"[distill] evaluating {name}")
+        evals[name] = cached_evaluation(path, args.tasks, settings, run.dir / "evals", args.device)
+    (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
+    params = {}
+    for name, path in models.items():
+        model = load_checkpoint(path)[0]
+        params[name] = (model.num_params(), model.num_params(active_only=True))
+    arms = {ARM_NAMES[arm]: run.dir / arm for arm in args.arms}
+    compute = {name: arm_compute(directory / "metrics.jsonl", GRPOConfig().group_size) for name, directory in arms.items()}
+    counts_file = run.dir / "teacher_data" / "teacher_counts.json"
+    counts = json.loads(counts_file.read_text()) if "sft" in args.arms else None
+    settings_line = (f"Held-out problems: {args.eval_problems} per task-level, k={args.eval_k} samples at temperature "
+                     f"0.6, top-p 0.95. Teacher: {args.teacher}; student base: {args.student_base} "
+                     f"({read_checkpoint(args.student_base)['meta'].get('preset', '?')} preset).")
+    report = distill_table(evals, params, compute, counts, settings_line,
+                           {name: directory / "metrics.jsonl" for name, directory in arms.items()})
+    (run.dir / "report.md").write_text(report)
+    for name, directory in arms.items():  # each arm's own page: its row of the table and its levels
+        (directory / "report.md").write_text(distill_table({name: evals[name]}, {name: params[name]},
+                                                           {name: compute[name]}, None, settings_line, {}))
+    print(report.split("\n## ")[0])
+    print(f"[distill] wrote {run.dir / 'report.md'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

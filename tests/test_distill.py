@@ -1,0 +1,212 @@
+"""Distillation (distill.py, r1mini/distillation.py): the teacher-data filter, the SFT targets, the
+on-policy reverse-KL loss, and the script end to end with a kill and a resume."""
+import copy
+import json
+import random
+
+import pytest
+import torch
+
+import distill
+from conftest import make_context_model, run_cli
+from r1mini import distillation, sft
+from r1mini.checkpoint import load_checkpoint, save_checkpoint
+from r1mini.config import model_config
+from r1mini.corpus import render_completion
+from r1mini.grpo import completion_batch
+from r1mini.model import Transformer
+from r1mini.r1_data import encode_examples, filter_answers, non_reasoning_example, readable_completion
+from r1mini.tasks import TRIVIAL_LEVEL, Problem, generate_problem, write_solution
+from r1mini.tokenizer import get_tokenizer
+
+ADD = Problem("add", 3, "57+384", "441", "en")
+
+
+# ---------------------------------------------------------------- the teacher-data filter
+
+def test_the_teacher_data_filter_keeps_clean_right_answers_and_drops_the_rest():
+    rng = random.Random(0)
+    good = readable_completion(ADD, rng)
+    wrong = good.replace("<answer>441</answer>", "<answer>442</answer>")
+    no_summary = good.split("</think>")[0] + "</think> <answer>441</answer><|endoftext|>"
+    first_step = next(s for s in good.split(". ") if "ones:" in s) + "."
+    repeated = good.replace(first_step, first_step + " " + first_step, 1)   # a column worked twice
+    chinese_question = Problem("add", 3, "57+384", "441", "zh")   # asked in Chinese, answered in English
+    trivial = Problem("add", TRIVIAL_LEVEL, "7+8", "15", "en")
+    answers = [(ADD, good), (ADD, good), (ADD, wrong), (ADD, no_summary), (ADD, repeated),
+               (chinese_question, good), (trivial, non_reasoning_example(trivial))]
+    kept, counts = filter_answers(answers, per_question=4)
+    assert kept == [(ADD, good), (trivial, non_reasoning_example(trivial))]   # the duplicate is dropped too
+    assert (counts["removed: wrong"], counts["removed: incomplete"], counts["removed: repetitive"],
+            counts["removed: language"]) == (1, 1, 1, 1)
+    assert counts["answers sampled"] == 7 and counts["kept after dedup and per-question cap"] == 2
+    assert counts["pass rate per level (passed the filters / sampled)"]["add-3"] == pytest.approx(2 / 6, abs=1e-3)
+    assert counts["levels with no kept answer (they leave the SFT set)"] == []
+
+
+def test_the_filter_caps_answers_per_question_and_names_unsolved_levels():
+    rng = random.Random(1)
+    hard = generate_problem(rng, "mul", 4)
+    good = readable_completion(ADD, random.Random(0))
+    kept, counts = filter_answers([(ADD, good), (ADD, good.replace("7+4+0", "7+4+0 "))] * 2
+                                  + [(hard, "<think> no </think>")], per_question=1)
+    assert kept == [(ADD, good)]
+    assert counts["levels with no kept answer (they leave the SFT set)"] == ["mul-4"]
+
+
+# ---------------------------------------------------------------- SFT on teacher data
+
+def test_sft_on_teacher_data_learns_the_completion_and_its_end_never_the_prompt(tokenizer):
+    (prompt, completion), = encode_examples(tokenizer, [(ADD, readable_completion(ADD, random.Random(0)))])
+    inputs, targets = sft.collate([(prompt, completion)], tokenizer.pad_id, "cpu")
+    assert (targets[0, : len(prompt) - 1] == sft.IGNORE).all()            # the prompt is masked out
+    assert targets[0, len(prompt) - 1:].tolist() == completion              # every completion token is a target
+    assert completion[-1] == tokenizer.eot_id != tokenizer.pad_id           # ... the end of text included
+
+
+# ---------------------------------------------------------------- on-policy distillation's loss
+
+def test_reverse_kl_is_zero_for_the_teacher_itself_and_matches_its_definition():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(3, 5, 11), torch.randn(3, 5, 11)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 1, 0, 0, 0]]).float()
+    assert distillation.reverse_kl_loss(teacher, teacher, mask).item() == pytest.approx(0.0, abs=1e-6)
+    p, q = torch.softmax(student, -1), torch.softmax(teacher, -1)
+    per_token = (p * (p.log() - q.log())).sum(-1)
+    expected = (per_token * mask).sum() / mask.sum()
+    assert distillation.reverse_kl_loss(student, teacher, mask).item() == pytest.approx(expected.item(), rel=1e-5)
+    student[0, 4] += 100.0   # a masked-out position changes nothing
+    assert distillation.reverse_kl_loss(student, teacher, mask).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_a_step_on_the_reverse_kl_brings_the_student_closer_to_the_teacher(tokenizer):
+    student = make_context_model("tiny", 0, tokenizer.n_vocab, n_routed_experts=0)
+    teacher = make_context_model("tiny", 1, tokenizer.n_vocab)
+    rng = random.Random(0)
+    problems = [generate_problem(rng, "add", 2) for _ in range(6)]
+    prompts = [tokenizer.encode(f"{p.question}") for p in problems]
+    completions = [tokenizer.encode(render_completion(*write_solution(p, rng, ("en",)))) for p in problems]
+    inputs, _, mask = completion_batch(prompts, completions, tokenizer.pad_id, "cpu")
+
+    def kl():
+        with torch.no_grad():
+            return distillation.reverse_kl_loss(student(inputs), teacher(inputs), mask).item()
+    before = kl()
+    optimizer = torch.optim.SGD(student.parameters(), lr=0.05)
+    loss = distillation.reverse_kl_loss(student(inputs), teacher(inputs).detach(), mask)
+    loss.backward()
+    optimizer.step()
+    assert kl() < before
+
+
+def test_on_policy_step_of_a_student_equal_to_its_teacher_has_zero_loss(tokenizer):
+    teacher = make_context_model("tiny", 2, tokenizer.n_vocab)
+    student = copy.deepcopy(teacher)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=1e-3)
+    problems = [generate_problem(random.Random(i), "logic", 2) for i in range(4)]
+    cfg = distillation.OnPolicyConfig(prompts_per_step=4, max_new_tokens=8)
+    stats = distillation.on_policy_step(student, teacher, optimizer, tokenizer, problems, cfg, torch.device("cpu"))
+    assert stats["kl"] == pytest.approx(0.0, abs=1e-5) and stats["tokens_trained"] > 0
+
+
+# ---------------------------------------------------------------- distill.py end to end
+
+def scripted_teacher(model, tokenizer, problems, samples, temperature, max_new_tokens, seed):
+    """Stands in for sampling a trained teacher (a random one answers nothing right): R1-style
+    readable answers, every third one wrong."""
+    rng, answers = random.Random(len(problems)), []
+    for i, problem in enumerate(p for p in problems for _ in range(samples)):
+        completion = readable_completion(problem, rng)
+        answers.append((problem, completion.replace(f"<answer>{problem.answer}<", "<answer>x<") if i % 3 == 0 else completion))
+    return answers
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A random cpu-preset teacher and a small dense student base (a quarter of its active size is
+    the limit)."""
+    out = tmp_path_factory.mktemp("distill_models")
+    n_vocab = get_tokenizer().n_vocab
+    torch.manual_seed(0)
+    save_checkpoint(out / "teacher.pt", Transformer(model_config("cpu", n_vocab)), {"stage": "r1"})
+    torch.manual_seed(1)
+    save_checkpoint(out / "student.pt", Transformer(model_config("tiny", n_vocab, n_routed_experts=0, n_dense_layers=2)),
+                    {"stage": "base", "preset": "tiny-dense"})
+    torch.manual_seed(2)
+    save_checkpoint(out / "moe_student.pt", Transformer(model_config("tiny", n_vocab)), {"stage": "base"})
+    return out
+
+
+def distill_args(models, out, *extra):
+    return ["--teacher", str(models / "teacher.pt"), "--student-base", str(models / "student.pt"), "--out-dir", str(out),
+            "--tasks", "add,logic", "--device", "cpu", "--max-new-tokens", "12", "--teacher-prompts", "6",
+            "--sft-steps", "3", "--sft-batch-size", "4", "--rl-steps", "1", "--onpolicy-steps", "3",
+            "--onpolicy-prompts", "2", "--eval-problems", "1", "--eval-k", "1", "--resume-every", "1", *extra]
+
+
+@pytest.fixture(scope="module")
+def whole_run(tmp_path_factory, models):
+    out = tmp_path_factory.mktemp("distill_whole")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(distill, "sample_answers", scripted_teacher)
+        mp.setattr(distill, "GRPOConfig", lambda: distill_grpo_config())
+        assert distill.main(distill_args(models, out)) == 0
+    return out
+
+
+def distill_grpo_config():
+    from r1mini.grpo import GRPOConfig
+    return GRPOConfig(prompts_per_step=2, group_size=2, max_new_tokens=12)
+
+
+def test_distill_end_to_end_writes_every_arm_and_the_table(whole_run):
+    out = whole_run
+    for arm in ("sft", "rl", "onpolicy"):
+        assert load_checkpoint(out / arm / "model.pt")[2]["stage"] == arm
+        assert (out / arm / "metrics.jsonl").exists() and (out / arm / "report.md").exists()
+        assert not (out / arm / "resume.pt").exists()
+    assert list(json.loads((out / "eval.json").read_text())) == [
+        "teacher", "student base", "student + RL", "student + distillation", "student + on-policy distillation"]
+    report = (out / "report.md").read_text()
+    assert "parameters (total / active)" in report and "student training: tokens trained" in report
+    counts = json.loads((out / "teacher_data" / "teacher_counts.json").read_text())
+    assert counts["removed: wrong"] == 4 and counts["kept after dedup and per-question cap"] == 6
+    data = [json.loads(line) for line in open(out / "teacher_data" / "teacher_data.jsonl", encoding="utf-8")]
+    assert len(data) == 6 and all("<answer>x<" not in d["completion"] for d in data)
+
+
+def test_distill_killed_inside_an_arm_resumes_to_the_same_model(tmp_path, models, whole_run, monkeypatch):
+    out = tmp_path / "distill"
+    monkeypatch.setattr(distill, "sample_answers", scripted_teacher)
+    monkeypatch.setattr(distill, "GRPOConfig", lambda: distill_grpo_config())
+    real, calls = distillation.on_policy_step, {"n": 0}
+
+    def killed_in_step_two(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated kill")
+        return real(*a, **kw)
+    monkeypatch.setattr(distillation, "on_policy_step", killed_in_step_two)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(distill_args(models, out))
+    assert (out / "sft" / "flags.json").exists() and (out / "onpolicy" / "resume.pt").exists()
+    monkeypatch.setattr(distillation, "on_policy_step", real)
+    sft_calls = []
+    real_sft = sft.train_sft
+    monkeypatch.setattr(sft, "train_sft", lambda *a, **kw: sft_calls.append(1) or real_sft(*a, **kw))
+    assert distill.main(distill_args(models, out)) == 0
+    assert sft_calls == []   # the finished arms were reused
+    resumed, whole = load_checkpoint(out / "onpolicy" / "model.pt")[0], load_checkpoint(whole_run / "onpolicy" / "model.pt")[0]
+    for (name, a), b in zip(resumed.state_dict().items(), whole.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_distill_validates_its_flags_and_its_student(tmp_path, models, capsys):
+    code, err = run_cli(distill.main, distill_args(models, tmp_path / "a") + ["--arms", "sft,dpo"], capsys)
+    assert code == 2 and "--arms" in err and "dpo" in err
+    code, err = run_cli(distill.main, distill_args(models, tmp_path / "b") + ["--teacher", str(tmp_path / "none.pt")], capsys)
+    assert code == 2 and "python train_r1.py" in err
+    code, err = run_cli(distill.main, distill_args(models, tmp_path / "c") + ["--student-base", str(models / "moe_student.pt")], capsys)
+    assert code == 2 and "dense" in err
+    code, err = run_cli(distill.main, distill_args(models, tmp_path / "d") + ["--sft-steps", "0"], capsys)
+    assert code == 2 and "--sft-steps" in err
