@@ -109,7 +109,8 @@ def teacher_data(args, run: RunDir) -> list[tuple[list[int], list[int]]]:
         answers = sample_answers(teacher, tokenizer, problems, args.teacher_samples, args.teacher_temperature,
                                  args.max_new_tokens, args.seed)
         minutes = (time.perf_counter() - t0) / 60
-        kept, counts = filter_answers(answers, per_question=args.teacher_keep)
+        # R1's filter, but a summary is not required: R1-Zero (--teacher runs/zero/model.pt) writes none
+        kept, counts = filter_answers(answers, per_question=args.teacher_keep, summary=False)
         write_data(stage.dir, "teacher", kept, {**counts, "teacher sampling minutes": round(minutes, 2)}, "distill")
         if not kept:
             raise CheckpointError(f"the teacher {args.teacher} gave no verified answer; train it longer or pick another")

@@ -24,7 +24,7 @@ from r1mini.sft import SFTConfig, train_sft
 from r1mini.tokenizer import get_tokenizer
 
 # Steps by preset: the cpu preset takes about 8 minutes on 2 cores (batch 32; see README "Design notes").
-DEFAULT_STEPS = {"cpu": 2500, "gpu": 6000, "student": 1200, "tiny": 30}
+DEFAULT_STEPS = {"cpu": 2500, "gpu": 6000, "student": 2500, "tiny": 30}
 
 
 def encoded_stream(tokenizer, seed: int):

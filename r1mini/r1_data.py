@@ -127,17 +127,19 @@ def cold_start_example(problem: Problem, zero_completion: str, rng: random.Rando
     return readable_completion(problem, rng), "kept"
 
 
-def rejection_reason(problem: Problem, completion: str) -> str | None:
+def rejection_reason(problem: Problem, completion: str, summary: bool = True) -> str | None:
     """Why rejection sampling drops a Dev2 answer (the first filter it fails), or None to keep it:
-    wrong; incomplete (not the readable format, or a worked answer without its summary); repetitive
-    (its steps are not the algorithm's, each column once); language (a word outside the question's
-    language)."""
+    wrong; incomplete (not the readable format, or a worked answer without its summary — with
+    summary=False, as distillation from R1-Zero needs, just not the template); repetitive (its steps
+    are not the algorithm's, each column once); language (a word outside the question's language)."""
     if not accuracy_reward(completion, problem.answer):
         return "wrong"
     reasoning = reasoning_text(completion)
     steps, kinds = parse_reasoning(problem.task, reasoning)
     worked = problem.level != TRIVIAL_LEVEL or kinds["step"] > 0
-    if not readable_format(completion, problem) or (worked and not summary_text(completion)):
+    if not summary and not format_reward(completion, summary=True):
+        return "incomplete"
+    if summary and (not readable_format(completion, problem) or (worked and not summary_text(completion))):
         return "incomplete"
     if worked and (kinds["other"] or not works_the_algorithm(problem, steps)):
         return "repetitive"
@@ -221,13 +223,14 @@ def deduplicate(pairs: list[tuple[Problem, str]], per_question: int) -> list[tup
     return out
 
 
-def filter_answers(answers: list[tuple[Problem, str]], per_question: int) -> tuple[list[tuple[Problem, str]], dict]:
+def filter_answers(answers: list[tuple[Problem, str]], per_question: int,
+                   summary: bool = True) -> tuple[list[tuple[Problem, str]], dict]:
     """Rejection sampling's filter (R1's Dev3 data, and distillation's teacher data): keep the answers
     `rejection_reason` accepts, distinct and at most `per_question` per question. Returns (kept,
     counts): what each filter removed and the keep rate per level; a level never solved drops out."""
     kept, removed, per_level = [], Counter(), {}
     for problem, completion in answers:
-        reason = rejection_reason(problem, completion)
+        reason = rejection_reason(problem, completion, summary)
         removed[reason or "kept"] += 1
         per_level.setdefault(f"{problem.task}-{problem.level}", [0, 0])[0] += 1
         if reason is None:

@@ -42,6 +42,10 @@ def test_the_teacher_data_filter_keeps_clean_right_answers_and_drops_the_rest():
     assert counts["answers sampled"] == 7 and counts["kept after dedup and per-question cap"] == 2
     assert counts["pass rate per level (passed the filters / sampled)"]["add-3"] == pytest.approx(2 / 6, abs=1e-3)
     assert counts["levels with no kept answer (they leave the SFT set)"] == []
+    # distilling R1-Zero: its template without a summary is complete; the other filters stay
+    zero_style = render_completion(*write_solution(ADD, random.Random(3), ("en",)))
+    kept, counts = filter_answers(answers + [(ADD, zero_style)], per_question=9, summary=False)
+    assert [c for _, c in kept] == [good, no_summary, non_reasoning_example(trivial), zero_style]
 
 
 def test_the_filter_caps_answers_per_question_and_names_unsolved_levels():

@@ -170,7 +170,7 @@ def test_killed_and_resumed_pretraining_is_the_uninterrupted_run(tmp_path, monke
     b, _, _ = load_checkpoint(resumed)
     for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(x, y), name
-    drop = ("target_tokens_per_s",)
+    drop = ("target_tokens_per_s", "seconds")  # wall times differ
     assert [{k: v for k, v in r.items() if k not in drop} for r in read_jsonl(whole.parent / "metrics.jsonl")] == \
         [{k: v for k, v in r.items() if k not in drop} for r in read_jsonl(resumed.parent / "metrics.jsonl")]
 
