@@ -174,10 +174,13 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     """Every model on the same held-out questions (eval.json), each arm's report.md, and the paper's
     table (report.md): parameters, accuracy, language, length, and each arm's student compute."""
     settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=EVAL_MAX_NEW_TOKENS)
-    evals = {}
+    teacher_eval = earlier_teacher_eval(args, settings)
+    evals = {"teacher": teacher_eval} if teacher_eval else {}
     for name, path in models.items():
-        print(f"[distill] evaluating {name}")
-        evals[name] = cached_evaluation(path, args.tasks, settings, run.dir / "evals", args.device)
+        if name not in evals:
+            print(f"[distill] evaluating {name}")
+            evals[name] = cached_evaluation(path, args.tasks, settings, run.dir / "evals", args.device)
+    evals = {name: evals[name] for name in models}
     (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
     params = {}
     for name, path in models.items():
@@ -198,6 +201,17 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
                                                            {name: compute[name]}, None, settings_line, {}))
     print(report.split("\n## ")[0])
     print(f"[distill] wrote {run.dir / 'report.md'}")
+
+
+def earlier_teacher_eval(args, settings: dict) -> dict | None:
+    """The teacher's evaluation from the eval.json that train_r1.py (or train_zero.py) wrote beside
+    it, if it measured the same thing (it was written with the checkpoint, so it is of that model)."""
+    path, stage = Path(args.teacher).parent / "eval.json", read_checkpoint(args.teacher)["meta"].get("stage")
+    entry = json.loads(path.read_text()).get({"r1": "R1", "zero": "R1-Zero"}.get(stage, "")) if path.exists() else None
+    same = entry and entry.get("settings") == {"k": settings["k"], "temperature": 0.6, "top_p": 0.95,
+                                               "n_problems_per_level": settings["n_problems"], "seed": settings["seed"],
+                                               "max_new_tokens": settings["max_new_tokens"]}
+    return entry if same and list(entry["by_task"]) == list(args.tasks) else None
 
 
 if __name__ == "__main__":

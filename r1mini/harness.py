@@ -387,8 +387,14 @@ def arm_compute(metrics_path, group_size: int) -> dict:
     sampled = total("tokens_sampled") or sum(r.get("groups_sampled", 0) * group_size * r.get("response_length", 0)
                                              for r in records)
     seconds = total("seconds") or total("time_sample") + total("time_reference") + total("time_update")
+    trained = total("tokens_trained") or total("target_tokens")
+    reference = trained if "time_reference" in (records[-1] if records else {}) else 0  # GRPO's KL: one more forward
+    # Arithmetic in forward-token units: a sampled token costs one forward, a trained one forward +
+    # backward (about 3). Sampling is slow per token (one token at a time), so minutes and
+    # arithmetic rank the arms differently; the report gives both.
     return {"steps": max((r["step"] for r in records), default=0), "tokens sampled": round(sampled),
-            "tokens trained": round(total("tokens_trained") or total("target_tokens")), "minutes": round(seconds / 60, 2)}
+            "tokens trained": round(trained), "forward-token units": round(sampled + reference + 3 * trained),
+            "minutes": round(seconds / 60, 2)}
 
 
 def distill_table(evals: dict, params: dict, compute: dict, teacher_counts: dict | None, settings: str,
@@ -408,7 +414,7 @@ def distill_table(evals: dict, params: dict, compute: dict, teacher_counts: dict
             ("mean length (in-distribution)", "overall", "mean_length")]
     for title, where, key in rows:
         lines.append(f"| {title} | " + " | ".join(cell((evals[n][where] or {}).get(key)) for n in names) + " |")
-    for key in ("steps", "tokens sampled", "tokens trained", "minutes"):
+    for key in ("steps", "tokens sampled", "tokens trained", "forward-token units", "minutes"):
         lines.append(f"| student training: {key} | " + " | ".join(str(compute[n][key]) if n in compute else "–"
                                                                    for n in names) + " |")
     if teacher_counts:
@@ -607,20 +613,21 @@ def parse_distill_args(argv=None):
     add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps (RL arms)")
     add("--max-new-tokens", type=int_range(1), default=192, help="answer budget for the teacher's and the on-policy samples")
     g = p.add_argument_group("teacher data")
-    g.add_argument("--teacher-prompts", type=int_range(1, 100_000), default=1024, help="training questions the teacher answers")
+    g.add_argument("--teacher-prompts", type=int_range(1, 100_000), default=2048, help="training questions the teacher answers")
     g.add_argument("--teacher-samples", type=int_range(1, 64), default=2, help="teacher samples per question")
     g.add_argument("--teacher-temperature", type=float_range(0.01, 100), default=0.6, help="the paper's sampling temperature")
     g.add_argument("--teacher-keep", type=int_range(1, 64), default=1, help="at most this many distinct kept answers per question")
     g = p.add_argument_group("arm sft: distillation, the paper's (SFT of the student base on the teacher data)")
-    g.add_argument("--sft-steps", type=int_range(1), default=300)
+    g.add_argument("--sft-steps", type=int_range(1), default=800)
     g.add_argument("--sft-lr", type=float_range(0, 1, low_open=True), default=1e-3)
     g.add_argument("--sft-batch-size", type=int_range(1, 4096), default=32)
     g = p.add_argument_group("arm rl: R1-Zero's recipe on the student (train_zero.py's GRPO settings)")
-    g.add_argument("--rl-steps", type=int_range(1), default=30)
+    g.add_argument("--rl-steps", type=int_range(1), default=80, help="(80 take a little longer than the SFT arm's 800)")
     g = p.add_argument_group("arm onpolicy: on-policy distillation (student samples, per-token reverse KL to the teacher)")
-    g.add_argument("--onpolicy-steps", type=int_range(1), default=40)
+    g.add_argument("--onpolicy-steps", type=int_range(1), default=60)
     g.add_argument("--onpolicy-prompts", type=int_range(1, 4096), default=64, help="student answers per step")
-    g.add_argument("--onpolicy-lr", type=float_range(0, 1, low_open=True), default=1e-3)
+    g.add_argument("--onpolicy-lr", type=float_range(0, 1, low_open=True), default=5e-4,
+                   help="(3e-3 collapsed the student in a trial run)")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level")
     g.add_argument("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
