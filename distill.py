@@ -39,8 +39,8 @@ from r1mini.corpus import render_prompt
 from r1mini.curriculum import Curriculum
 from r1mini.distillation import OnPolicyConfig, train_on_policy
 from r1mini.grpo import GRPOConfig, train_grpo
-from r1mini.harness import (RunDir, arm_compute, cached_evaluation, distill_table, fail, parse_distill_args, plot_run,
-                            sub_stage, write_data)
+from r1mini.harness import (RunDir, arm_compute, cached_evaluation, distill_table, fail, file_fingerprint,
+                            parse_distill_args, plot_run, sub_stage, write_data)
 from r1mini.r1_data import filter_answers, sample_answers, training_problems
 from r1mini.rewards import r1_zero_rewards
 from r1mini.sft import finetune
@@ -87,7 +87,8 @@ def pretrained_student(args) -> Path:
     if not path.exists():
         from r1mini.pretrain import build_base
         print(f"[distill] no student base at {path}: pretraining it ({args.student_preset} preset)")
-        build_base(path.parent, args.student_preset, args.device, args.student_base_steps, args.seed)
+        build_base(path.parent, args.student_preset, args.device, args.student_base_steps, args.seed,
+                   evaluate=False)  # (final_report evaluates it with the others)
     student, teacher = load_checkpoint(path)[0], load_checkpoint(args.teacher)[0]
     if student.cfg.is_moe:
         raise CheckpointError(f"the student {path} is a MoE model; distillation's student is dense (--student-preset student)")
@@ -167,7 +168,13 @@ def on_policy_distillation(args, student_base: Path, run: RunDir) -> Path:
 # ---------------------------------------------------------------- what the stages share
 
 def stage_flags(args, stage: str) -> dict:
-    return {name: getattr(args, name) for name in STAGE_FLAGS[stage]}
+    """The flags a stage depends on; its input checkpoints by content too, so that a retrained
+    teacher or student base is not mistaken for the one a finished stage used."""
+    flags = {name: getattr(args, name) for name in STAGE_FLAGS[stage]}
+    for name in ("teacher", "student_base"):
+        if name in flags:
+            flags[f"{name}_sha256"] = file_fingerprint(flags[name])
+    return flags
 
 
 def final_report(args, models: dict[str, Path], run: RunDir) -> None:

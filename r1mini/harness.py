@@ -190,7 +190,7 @@ def sub_stage(directory, flags: dict, overwrite: bool, build, tag: str) -> Path:
         saved, wanted = json.loads(flags_file.read_text()), run_flags(flags)
         changed = sorted(k for k in set(wanted) | set(saved) if saved.get(k) != wanted.get(k))
         if changed:
-            raise CheckpointError(f"{directory} was built with other flags ({', '.join('--' + k.replace('_', '-') for k in changed)}); "
+            raise CheckpointError(f"{directory} was built with other flags or inputs ({', '.join('--' + k.replace('_', '-') for k in changed)}); "
                                   "pass --overwrite to rebuild it, or choose another --out-dir")
         print(f"[{tag}] {directory.name}: finished earlier, reused ({directory})")
         return directory / "model.pt"
@@ -355,14 +355,18 @@ def stage_table(evals: dict[str, dict], data_counts: dict[str, dict], settings: 
     return "\n".join(lines) + "\n"
 
 
+def file_fingerprint(path) -> str:
+    """The first 16 hex digits of a file's sha256: names a checkpoint by its content, not its path."""
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def cached_evaluation(checkpoint, tasks, settings: dict, cache_dir, device) -> dict:
     """evaluate_model's result for a checkpoint, kept in cache_dir under the checkpoint's content
     hash and the settings: a rerun (or a resumed run) does not evaluate the same model twice."""
-    import hashlib
-
     from r1mini.checkpoint import load_checkpoint
     from r1mini.evaluate import evaluate_model
-    key = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:16]
+    key = file_fingerprint(checkpoint)
     wanted = {"tasks": list(tasks), **settings}
     path = Path(cache_dir) / f"{key}.json"
     if path.exists():
@@ -537,24 +541,36 @@ def parse_grpo_args(description: str, out_dir: str, argv=None):
     return args
 
 
+def add_stage_args(p: ArgumentParser, out_dir: str) -> None:
+    """Where a multi-stage script writes and what it runs on (train_r1.py, distill.py)."""
+    from r1mini.tasks import TASK_NAMES
+    p.add_argument("--out-dir", default=out_dir)
+    p.add_argument("--overwrite", action="store_true", help="rebuild every stage in --out-dir")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks")
+
+
+def add_eval_args(p: ArgumentParser) -> None:
+    """The final held-out evaluation's size (train_r1.py, distill.py)."""
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level")
+    g.add_argument("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
+
+
 def parse_r1_args(argv=None):
     """Every knob of train_r1.py, validated before anything touches a directory (exit 2 on error)."""
-    from r1mini.tasks import TASK_NAMES
     p = ArgumentParser(description="R1: cold start, reasoning RL with a language reward, rejection sampling + SFT, "
                                    "all-scenario RL (DeepSeek-R1 §2.3).")
     add = p.add_argument
     add("--zero", default="runs/zero/model.pt", help="the R1-Zero checkpoint (python train_zero.py)")
     add("--base", default="runs/base/model.pt", help="the base checkpoint both SFT stages start from")
-    add("--out-dir", default="runs/r1")
-    add("--overwrite", action="store_true", help="replace a finished run in --out-dir (every sub-stage)")
-    add("--device", default="auto", help="auto, cpu, cuda or mps")
-    add("--seed", type=SEED, default=0)
-    add("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks")
+    add_stage_args(p, "runs/r1")
     g = p.add_argument_group("1. cold start (Dev1)")
-    g.add_argument("--cold-start-prompts", type=int_range(1, 100_000), default=1536, help="training questions R1-Zero answers")
+    g.add_argument("--cold-start-prompts", type=int_range(1, 100_000), default=3072, help="training questions R1-Zero answers")
     g.add_argument("--cold-start-samples", type=int_range(1, 64), default=2, help="R1-Zero samples per question")
     g.add_argument("--cold-start-temperature", type=float_range(0.01, 100), default=1.0, help="R1 samples R1-Zero at T = 1")
-    g.add_argument("--cold-start-steps", type=int_range(1), default=150, help="SFT steps of the base on the cold-start data")
+    g.add_argument("--cold-start-steps", type=int_range(1), default=400, help="SFT steps of the base on the cold-start data")
     g.add_argument("--sft-lr", type=float_range(0, 1, low_open=True), default=1e-3, help="peak lr of both SFT stages")
     g.add_argument("--sft-batch-size", type=int_range(1, 4096), default=32)
     g = p.add_argument_group("2. reasoning RL (Dev2) and 4. all-scenario RL (R1): GRPO")
@@ -571,11 +587,9 @@ def parse_r1_args(argv=None):
     g.add_argument("--rejection-keep", type=int_range(1, 64), default=1, help="at most this many kept answers per question")
     g.add_argument("--non-reasoning-share", type=float_range(0, 0.9), default=0.25,
                    help="share of the SFT set that is trivial questions answered directly (paper: 200k of 800k)")
-    g.add_argument("--rejection-steps", type=int_range(1), default=200,
+    g.add_argument("--rejection-steps", type=int_range(1), default=500,
                    help="SFT steps of the base on the kept data (the paper: 2 epochs of 800k; a few epochs here)")
-    g = p.add_argument_group("evaluation")
-    g.add_argument("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level")
-    g.add_argument("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
+    add_eval_args(p)
     args = p.parse_args(argv)
     try:
         args.tasks = parse_tasks(args.tasks)
@@ -596,7 +610,6 @@ DISTILL_ARMS = ("sft", "rl", "onpolicy")
 def parse_distill_args(argv=None):
     """Every knob of distill.py, validated before anything touches a directory (exit 2 on error)."""
     from r1mini.config import PRESETS
-    from r1mini.tasks import TASK_NAMES
     p = ArgumentParser(description="Distillation: a small dense student learns from R1's verified answers (SFT), "
                                    "side by side with RL and on-policy distillation on the same student.")
     add = p.add_argument
@@ -604,12 +617,8 @@ def parse_distill_args(argv=None):
     add("--student-base", default="runs/student_base/model.pt", help="the pretrained student (built here if missing)")
     add("--student-preset", default="student", choices=sorted(PRESETS), help="the student's size if it must be built")
     add("--student-base-steps", type=int_range(1), help="pretraining steps if the student must be built (default: the preset's)")
-    add("--out-dir", default="runs/distill")
+    add_stage_args(p, "runs/distill")
     add("--arms", default=",".join(DISTILL_ARMS), help=f"comma-separated, any of {','.join(DISTILL_ARMS)}")
-    add("--overwrite", action="store_true", help="rebuild every stage in --out-dir")
-    add("--device", default="auto", help="auto, cpu, cuda or mps")
-    add("--seed", type=SEED, default=0)
-    add("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks")
     add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps (RL arms)")
     add("--max-new-tokens", type=int_range(1), default=192, help="answer budget for the teacher's and the on-policy samples")
     g = p.add_argument_group("teacher data")
@@ -628,9 +637,7 @@ def parse_distill_args(argv=None):
     g.add_argument("--onpolicy-prompts", type=int_range(1, 4096), default=64, help="student answers per step")
     g.add_argument("--onpolicy-lr", type=float_range(0, 1, low_open=True), default=5e-4,
                    help="(3e-3 collapsed the student in a trial run)")
-    g = p.add_argument_group("evaluation")
-    g.add_argument("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level")
-    g.add_argument("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
+    add_eval_args(p)
     args = p.parse_args(argv)
     try:
         args.tasks = parse_tasks(args.tasks)

@@ -51,7 +51,6 @@ _FINAL = re.compile(r"^(?:So the answer is \S+\.|所以答案是\S+。)$")
 # sentence it already writes reliably, while a new sentence ("Summary: 57+384 = 441.", spelled letter
 # by letter by our vocabulary) came out garbled in the first run and dragged the answer after it.
 SUMMARY_TEXT = FINAL_TEXT
-BRIEF_TEXT = {"en": "Easy.", "zh": "简单。"}  # a trivial question needs no working (one word, so the language reward still sees its language)
 
 
 def sentences(reasoning: str) -> list[str]:
@@ -136,7 +135,7 @@ def rejection_reason(problem: Problem, completion: str, summary: bool = True) ->
         return "wrong"
     reasoning = reasoning_text(completion)
     steps, kinds = parse_reasoning(problem.task, reasoning)
-    worked = problem.level != TRIVIAL_LEVEL or kinds["step"] > 0
+    worked = problem.level != TRIVIAL_LEVEL or not is_brief(completion)
     if not summary and not format_reward(completion, summary=True):
         return "incomplete"
     if summary and (not readable_format(completion, problem) or (worked and not summary_text(completion))):
@@ -150,12 +149,11 @@ def rejection_reason(problem: Problem, completion: str, summary: bool = True) ->
 
 def readable_format(completion: str, problem: Problem) -> float:
     """R1's format reward: the template, and a summary after any answer that works the question out
-    (a brief answer to a trivial question needs none). Without the second half, RL is free to drop
+    (a one-sentence answer, as to a trivial question, needs none). Without the second half, RL is free to drop
     the summary, which costs tokens and earns nothing."""
     if not format_reward(completion, summary=True):
         return 0.0
-    worked = parse_reasoning(problem.task, reasoning_text(completion))[1]["step"] > 0
-    return float(bool(summary_text(completion)) or not worked)
+    return float(bool(summary_text(completion)) or is_brief(completion))
 
 
 def r1_rewards(completion: str, problem: Problem, language: bool = True) -> dict[str, float]:
@@ -167,9 +165,30 @@ def r1_rewards(completion: str, problem: Problem, language: bool = True) -> dict
     return rewards
 
 
+def brief_reasoning(problem: Problem) -> str:
+    """The one sentence a trivial question needs, in its language: `7+8 is 15.`, `7乘8得56。`,
+    `T and F is F.`. Not an empty think: held-out trivial questions are facts the model never saw
+    answered (train and test are split by question), so it must still compute them — one step, the
+    step it does in every column — and a word or two lets the language reward see the language."""
+    answer = problem.answer
+    if problem.task == "logic":
+        x, op, y = problem.expression.split()
+        return f"{x} {LOGIC_OPS_ZH[op]} {y} 得 {answer}。" if problem.language == "zh" else f"{x} {op} {y} is {answer}."
+    sign = "+" if problem.task == "add" else "*"
+    a, b = problem.expression.split(sign)
+    if problem.language == "zh":
+        return f"{a}{'加' if sign == '+' else '乘'}{b}得{answer}。"
+    return f"{a}{sign}{b} is {answer}."
+
+
 def non_reasoning_example(problem: Problem) -> str:
-    """A trivial question answered as people answer it: a one-line think, no worked columns."""
-    return render_completion(BRIEF_TEXT[problem.language], problem.answer)
+    """A trivial question answered as people answer it: one sentence of thought, no worked columns."""
+    return render_completion(brief_reasoning(problem), problem.answer)
+
+
+def is_brief(completion: str) -> bool:
+    """At most one sentence of reasoning: the answer a trivial question deserves (no summary needed)."""
+    return len(sentences(reasoning_text(completion))) <= 1
 
 
 def helpfulness_rule(completion: str, problem: Problem) -> dict[str, float]:
@@ -181,8 +200,7 @@ def helpfulness_rule(completion: str, problem: Problem) -> dict[str, float]:
     questions get 0 (constant within a group, so no advantage)."""
     if problem.level != TRIVIAL_LEVEL:
         return {"helpful": 0.0}
-    brief = len(sentences(reasoning_text(completion))) <= 1
-    return {"helpful": float(brief and accuracy_reward(completion, problem.answer) == 1.0)}
+    return {"helpful": float(is_brief(completion) and accuracy_reward(completion, problem.answer) == 1.0)}
 
 
 def encode_examples(tokenizer, pairs: list[tuple[Problem, str]]) -> list[tuple[list[int], list[int]]]:

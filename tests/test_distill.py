@@ -226,3 +226,16 @@ def test_the_teachers_own_evaluation_is_reused_only_when_it_measured_the_same_th
     assert distill.earlier_teacher_eval(args, wanted)["settings"] == settings
     assert distill.earlier_teacher_eval(args, dict(wanted, k=4)) is None
     assert distill.earlier_teacher_eval(argparse.Namespace(teacher=args.teacher, tasks=("add", "mul")), wanted) is None
+
+
+def test_a_retrained_teacher_is_not_mistaken_for_the_one_a_finished_stage_used(tmp_path, models, capsys, monkeypatch):
+    monkeypatch.setattr(distill, "sample_answers", scripted_teacher)
+    teacher = tmp_path / "teacher.pt"
+    teacher.write_bytes((models / "teacher.pt").read_bytes())
+    args = distill_args(models, tmp_path / "out", "--arms", "sft") + ["--teacher", str(teacher)]
+    assert distill.main(args) == 0
+    assert distill.main(args) == 0                       # the same teacher: every stage reused
+    torch.manual_seed(9)
+    save_checkpoint(teacher, Transformer(model_config("cpu", get_tokenizer().n_vocab)), {"stage": "r1"})
+    code, err = run_cli(distill.main, args, capsys)      # same path, new weights
+    assert code == 2 and "--teacher-sha256" in err and "--overwrite" in err
