@@ -130,8 +130,10 @@ def final_rl(args, dev3: Path, run: RunDir) -> None:
 # ---------------------------------------------------------------- what the stages share
 
 def sub_stage(args, run: RunDir, name: str, build) -> Path:
-    """A stage in out_dir/name: reused if it finished earlier with the same flags, resumed if killed."""
-    return harness.sub_stage(run.dir / name, vars(args), args.overwrite, build, "r1")
+    """A stage in out_dir/name: reused if it finished earlier with the same flags and inputs (the
+    checkpoints by content: a retrained R1-Zero is not the one a finished stage used), resumed if killed."""
+    inputs = {"zero_sha256": harness.file_fingerprint(args.zero), "base_sha256": harness.file_fingerprint(args.base)}
+    return harness.sub_stage(run.dir / name, {**vars(args), **inputs}, args.overwrite, build, "r1")
 
 
 def training_problems(args, n: int, purpose: str, include_trivial: bool = True, only_trivial: bool = False):
