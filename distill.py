@@ -38,12 +38,14 @@ from r1mini.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from r1mini.corpus import render_prompt
 from r1mini.curriculum import Curriculum
 from r1mini.distillation import OnPolicyConfig, train_on_policy
+from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, measures_the_same
 from r1mini.grpo import GRPOConfig, train_grpo
 from r1mini.harness import (RunDir, arm_compute, cached_evaluation, distill_table, fail, file_fingerprint,
                             parse_distill_args, plot_run, sub_stage, write_data)
 from r1mini.r1_data import filter_answers, sample_answers, training_problems
 from r1mini.rewards import r1_zero_rewards
 from r1mini.sft import finetune
+from r1mini.tokenizer import get_tokenizer
 
 ARM_NAMES = {"rl": "student + RL", "sft": "student + distillation", "onpolicy": "student + on-policy distillation"}
 # The flags each stage depends on: changing --rl-steps redoes the RL arm only.
@@ -54,7 +56,6 @@ STAGE_FLAGS = {"teacher_data": TEACHER_FLAGS,
                "rl": ("student_base", "tasks", "seed", "rl_steps"),
                "onpolicy": ("student_base", "teacher", "tasks", "seed", "max_new_tokens", "onpolicy_steps",
                             "onpolicy_prompts", "onpolicy_lr")}
-EVAL_MAX_NEW_TOKENS = 192  # the budget train_zero.py and train_r1.py evaluate with: one measurement
 
 
 def main(argv=None) -> int:
@@ -116,7 +117,7 @@ def teacher_data(args, run: RunDir) -> list[tuple[list[int], list[int]]]:
         if not kept:
             raise CheckpointError(f"the teacher {args.teacher} gave no verified answer; train it longer or pick another")
     sub_stage(directory, stage_flags(args, "teacher_data"), args.overwrite, build, "distill")
-    tokenizer = load_checkpoint(args.teacher)[1]
+    tokenizer = get_tokenizer()
     rows = [json.loads(line) for line in open(directory / "teacher_data.jsonl", encoding="utf-8")]
     return [(tokenizer.encode(render_prompt(r["question"])), tokenizer.encode(r["completion"])) for r in rows]
 
@@ -215,10 +216,7 @@ def earlier_teacher_eval(args, settings: dict) -> dict | None:
     it, if it measured the same thing (it was written with the checkpoint, so it is of that model)."""
     path, stage = Path(args.teacher).parent / "eval.json", read_checkpoint(args.teacher)["meta"].get("stage")
     entry = json.loads(path.read_text()).get({"r1": "R1", "zero": "R1-Zero"}.get(stage, "")) if path.exists() else None
-    same = entry and entry.get("settings") == {"k": settings["k"], "temperature": 0.6, "top_p": 0.95,
-                                               "n_problems_per_level": settings["n_problems"], "seed": settings["seed"],
-                                               "max_new_tokens": settings["max_new_tokens"]}
-    return entry if same and list(entry["by_task"]) == list(args.tasks) else None
+    return entry if entry and measures_the_same(entry, args.tasks, **settings) else None
 
 
 if __name__ == "__main__":

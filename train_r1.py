@@ -36,7 +36,7 @@ import torch
 from r1mini import harness, r1_data
 from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from r1mini.curriculum import Curriculum
-from r1mini.evaluate import evaluate_model
+from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, evaluate_model, measures_the_same
 from r1mini.grpo import train_grpo
 from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, plot_run, stage_table
 from r1mini.r1_data import (cold_start_example, deduplicate, encode_examples, filter_answers, helpfulness_rule,
@@ -189,10 +189,6 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     print(f"[r1] wrote {run.model} and {run.dir / 'report.md'}")
 
 
-# R1's answers are longer than R1-Zero's (a self-check and a summary) but fit in the budget that
-# train_zero.py evaluates with by default, so both scripts' evaluations are the same measurement.
-EVAL_MAX_NEW_TOKENS = 192
-
 
 def earlier_evals(args, settings: dict) -> dict:
     """train_zero.py's evaluations of the base and R1-Zero, if they are of the same checkpoints,
@@ -201,14 +197,11 @@ def earlier_evals(args, settings: dict) -> dict:
     if not path.exists():
         return {}
     evals, zero_meta = json.loads(path.read_text()), load_checkpoint(args.zero)[2]
-    same_settings = all(evals.get(name, {}).get("settings", {}) == {
-        "k": settings["k"], "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": settings["n_problems"],
-        "max_new_tokens": settings["max_new_tokens"], "seed": settings["seed"]} for name in ("base", "R1-Zero"))
+    same = all(measures_the_same(evals.get(name, {}), args.tasks, **settings) for name in ("base", "R1-Zero"))
     same_models = Path(zero_meta.get("base", "")).resolve() == Path(args.base).resolve()
-    same_tasks = all(list(evals[name]["by_task"]) == list(args.tasks) for name in ("base", "R1-Zero")) if same_settings else False
     # an eval.json written before the stage table existed lacks its rows: evaluate again then
-    complete = same_settings and all({"trivial", "nontrivial"} <= set(evals[name]) for name in ("base", "R1-Zero"))
-    if same_settings and same_models and same_tasks and complete:
+    complete = same and all({"trivial", "nontrivial"} <= set(evals[name]) for name in ("base", "R1-Zero"))
+    if same and same_models and complete:
         print(f"[r1] base and R1-Zero: evaluations reused from {path}")
         return {"base": evals["base"], "R1-Zero": evals["R1-Zero"]}
     return {}

@@ -137,8 +137,13 @@ def sample_responses(model, tokenizer, problems: list[Problem], k: int, temperat
     return records
 
 
+# Room for R1's readable answers (a self-check and a summary) on the longest training questions:
+# train_r1.py and distill.py evaluate with it, train_zero.py too by default (160 + 32): one measurement.
+EVAL_MAX_NEW_TOKENS = 192
+
+
 def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: int = 8,
-                   temperature: float = 0.6, top_p: float = 0.95, max_new_tokens: int = 192,
+                   temperature: float = 0.6, top_p: float = 0.95, max_new_tokens: int = EVAL_MAX_NEW_TOKENS,
                    include_hard: bool = True, batch_size: int = 256, seed: int = 0,
                    return_records: bool = False) -> dict:
     """Held-out evaluation: {"settings", "overall" (training levels), "hard", "by_task", "by_level",
@@ -167,6 +172,14 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
     if return_records:
         result["records"] = records
     return result
+
+
+def measures_the_same(result: dict, tasks, n_problems: int, k: int, seed: int, max_new_tokens: int) -> bool:
+    """Whether an earlier evaluate_model result (from an eval.json) used these tasks and settings,
+    at the standard temperature and top-p: then evaluating the same checkpoint again repeats it."""
+    return result.get("settings") == {"k": k, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": n_problems,
+                                      "max_new_tokens": max_new_tokens, "seed": seed} \
+        and list(result.get("by_task", {})) == list(tasks)
 
 
 COLUMNS = [("pass@1", "pass@1"), ("cons@k", "cons@k"), ("format_rate", "format"), ("mean_length", "length"),
