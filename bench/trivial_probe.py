@@ -7,9 +7,9 @@ of the brief answer matters. This probe repeats the Dev3 SFT of train_r1.py (sam
 same steps and lr, from the base) with the trivial examples written in each style, then samples the
 held-out trivial questions, and one non-trivial level per task as a control:
 
-  sentence   `7+8 is 15.` / `7加8得15。` / `T and F is F.`   (one sentence, words for the language reward)
+  sentence   `7+8 is 15.` / `7加8得15。` / `T and F is F.`   (one sentence; train_r1.py's first choice)
   equation   `7+8=15.` / `7加8得15。` / `T and F is F.`     (the column step's own form, without the carry)
-  empty      no think at all (the paper's answer to "hello")
+  empty      no think at all (the paper's answer to "hello"; r1_data.non_reasoning_example now)
 
     python bench/trivial_probe.py --styles sentence,equation,empty    # needs runs/r1/dev3 (train_r1.py)
 
@@ -31,28 +31,25 @@ from r1mini.corpus import render_completion, render_prompt  # noqa: E402
 from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
 from r1mini.harness import ArgumentParser, RunDir, fail, int_range  # noqa: E402
 from r1mini.sft import finetune  # noqa: E402
-from r1mini.tasks import TASK_NAMES, TRIVIAL_LEVEL, test_problems  # noqa: E402
+from r1mini.tasks import LOGIC_OPS_ZH, TASK_NAMES, TRIVIAL_LEVEL, test_problems  # noqa: E402
 
 
-def equation(problem) -> str:
+def one_step(problem, english_verb: str) -> str:
+    """The single step a trivial question needs, in its language; `english_verb` joins an English
+    sum or product to its result (" is " or "="). Chinese and logic steps are the column steps' own."""
+    answer = problem.answer
     if problem.task == "logic":
-        return r1_data.brief_reasoning(problem)
+        x, op, y = problem.expression.split()
+        return f"{x} {LOGIC_OPS_ZH[op]} {y} 得 {answer}。" if problem.language == "zh" else f"{x} {op} {y} is {answer}."
     sign = "+" if problem.task == "add" else "*"
     a, b = problem.expression.split(sign)
     if problem.language == "zh":
-        return f"{a}{'加' if sign == '+' else '乘'}{b}得{problem.answer}。"
-    return f"{a}{sign}{b}={problem.answer}."
+        return f"{a}{'加' if sign == '+' else '乘'}{b}得{answer}。"
+    return f"{a}{sign}{b}{english_verb}{answer}."
 
 
-def sentence(problem) -> str:
-    if problem.task == "logic" or problem.language == "zh":
-        return r1_data.brief_reasoning(problem)
-    sign = "+" if problem.task == "add" else "*"
-    a, b = problem.expression.split(sign)
-    return f"{a}{sign}{b} is {problem.answer}."
-
-
-STYLES = {"sentence": sentence, "equation": equation, "empty": lambda problem: ""}
+STYLES = {"sentence": lambda problem: one_step(problem, " is "), "equation": lambda problem: one_step(problem, "="),
+          "empty": lambda problem: ""}
 
 
 def main(argv=None) -> int:

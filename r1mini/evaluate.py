@@ -49,15 +49,17 @@ def response_metrics(completion: str, answer: str, language: str = "en") -> dict
     """Everything we measure about one sampled response to a question asked in `language`."""
     reasoning = reasoning_text(completion)
     words = language_word_counts(reasoning)
-    consistency = language_consistency(completion, language)
+    # An answer with an empty think (R1's answer to a trivial question) has no reasoning language:
+    # it is left out of the language rates rather than counted as the wrong language.
+    consistency = language_consistency(completion, language) if reasoning.strip() else None
     return {
         "correct": accuracy_reward(completion, answer),
-        "format": format_reward(completion, summary=True),  # R1's readable format also passes
+        "format": format_reward(completion, summary=True, empty_think=True),  # R1's readable format and empty think pass
         "summary": float(bool(summary_text(completion))),   # R1's summary for the reader is present
         "reasoned": float(bool(REASONING_STEP.search(reasoning))),
         "reflection": float(bool(REFLECTION.search(reasoning))),
         "language_consistency": consistency,
-        "own_language": float(consistency == 1.0),  # every word of the reasoning in the question's language
+        "own_language": None if consistency is None else float(consistency == 1.0),  # every word in the question's language
         "mixed": float(words["en"] > 0 and words["zh"] > 0),
         "answer": extract_answer(completion),
     }
@@ -105,8 +107,8 @@ def summarize(records: list[dict], k: int) -> dict:
         "reasoned_accuracy": _mean(r["correct"] for r in reasoned),
         "direct_accuracy": _mean(r["correct"] for r in direct),
         "reflection_rate": _mean(r["reflection"] for r in records),
-        "language_consistency": _mean(r["language_consistency"] for r in records),
-        "own_language_rate": _mean(r["own_language"] for r in records),
+        "language_consistency": _mean(r["language_consistency"] for r in records if r["language_consistency"] is not None),
+        "own_language_rate": _mean(r["own_language"] for r in records if r["own_language"] is not None),
         "mixing_rate": _mean(r["mixed"] for r in records),
     }
 

@@ -290,8 +290,9 @@ def rollout_stats(sampled, used, eot_id: int) -> dict:
              "groups_sampled": len(sampled), "groups_used": len(used),
              "response_length": float(lengths.mean()), "response_length_max": float(lengths.max()),
              "truncation_rate": sum(not c or c[-1] != eot_id for c in completions) / len(completions)}
-    for name in sampled[0].rewards:
-        stats[f"reward_{name}"] = sum(sum(g.rewards[name]) for g in sampled) / len(completions)
+    for name in dict.fromkeys(name for g in sampled for name in g.rewards):  # R1 gives trivial questions no language term
+        having = [g for g in sampled if name in g.rewards]
+        stats[f"reward_{name}"] = sum(sum(g.rewards[name]) for g in having) / sum(len(g.completions) for g in having)
     return stats
 
 
@@ -338,7 +339,7 @@ def stage_table(evals: dict[str, dict], data_counts: dict[str, dict], settings: 
     cell = (lambda v: "–" if v is None else f"{v:.3f}")  # noqa: E731
     rows = [("pass@1 (in-distribution)", "overall", "pass@1"), ("cons@k (in-distribution)", "overall", "cons@k"),
             ("pass@1 (harder than training)", "hard", "pass@1"), ("mean length (in-distribution)", "overall", "mean_length"),
-            *[(f"reasoning entirely in the question's language (asked in {lang})", ("by_language", lang), "own_language_rate")
+            *[(f"reasoning entirely in the question's language (asked in {lang}; answers that think)", ("by_language", lang), "own_language_rate")
               for lang in evals[names[0]]["by_language"]],
             ("language-mixing rate", "overall", "mixing_rate"), ("reflection-phrase rate", "overall", "reflection_rate"),
             ("readable format: summary present (non-trivial questions)", "nontrivial", "summary_rate"),

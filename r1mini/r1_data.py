@@ -7,8 +7,8 @@
                       self-check, and a summary after </think>;
   3. rejection        `rejection_reason`: keep Dev2's answers that are right, complete (readable
      sampling         format), not repetitive and entirely in the question's language, at most a few
-                      per question; `non_reasoning_example`: trivial questions answered directly
-                      with a one-line think (the paper's "hello" gets no chain of thought);
+                      per question; `non_reasoning_example`: trivial questions answered directly,
+                      with an empty think (the paper's "hello" gets no chain of thought);
   4. all-scenario RL  `helpfulness_rule`: right *and* brief on trivial questions.
 
 Both sampling stages, and distillation's teacher data (distill.py), draw their questions with
@@ -136,22 +136,23 @@ def rejection_reason(problem: Problem, completion: str, summary: bool = True) ->
     reasoning = reasoning_text(completion)
     steps, kinds = parse_reasoning(problem.task, reasoning)
     worked = problem.level != TRIVIAL_LEVEL or not is_brief(completion)
-    if not summary and not format_reward(completion, summary=True):
+    if not summary and not format_reward(completion, summary=True, empty_think=problem.level == TRIVIAL_LEVEL):
         return "incomplete"
     if summary and (not readable_format(completion, problem) or (worked and not summary_text(completion))):
         return "incomplete"
     if worked and (kinds["other"] or not works_the_algorithm(problem, steps)):
         return "repetitive"
-    if language_consistency(completion, problem.language) < 1.0:
+    if reasoning.strip() and language_consistency(completion, problem.language) < 1.0:  # no think: no language
         return "language"
     return None
 
 
 def readable_format(completion: str, problem: Problem) -> float:
     """R1's format reward: the template, and a summary after any answer that works the question out
-    (a one-sentence answer, as to a trivial question, needs none). Without the second half, RL is free to drop
-    the summary, which costs tokens and earns nothing."""
-    if not format_reward(completion, summary=True):
+    (a one-sentence answer, as to a trivial question, needs none; a trivial question may also be
+    answered with an empty think). Without the second half, RL is free to drop the summary, which
+    costs tokens and earns nothing."""
+    if not format_reward(completion, summary=True, empty_think=problem.level == TRIVIAL_LEVEL):
         return 0.0
     return float(bool(summary_text(completion)) or is_brief(completion))
 
@@ -160,30 +161,18 @@ def r1_rewards(completion: str, problem: Problem, language: bool = True) -> dict
     """R1's reasoning-RL reward (R1 v1 §2.3.2): accuracy + readable format + language consistency
     with the *question's* language, summed as the paper does (language=False: the ablation)."""
     rewards = {"accuracy": accuracy_reward(completion, problem.answer), "format": readable_format(completion, problem)}
-    if language:
+    # The language reward is about reasoning. Trivial questions are the non-reasoning data, answered
+    # without a think; in the paper's last stage such prompts are scored by reward models, not by it.
+    if language and problem.level != TRIVIAL_LEVEL:
         rewards["language"] = language_consistency(completion, problem.language)
     return rewards
 
 
-def brief_reasoning(problem: Problem) -> str:
-    """The one sentence a trivial question needs, in its language: `7+8 is 15.`, `7乘8得56。`,
-    `T and F is F.`. Not an empty think: held-out trivial questions are facts the model never saw
-    answered (train and test are split by question), so it must still compute them — one step, the
-    step it does in every column — and a word or two lets the language reward see the language."""
-    answer = problem.answer
-    if problem.task == "logic":
-        x, op, y = problem.expression.split()
-        return f"{x} {LOGIC_OPS_ZH[op]} {y} 得 {answer}。" if problem.language == "zh" else f"{x} {op} {y} is {answer}."
-    sign = "+" if problem.task == "add" else "*"
-    a, b = problem.expression.split(sign)
-    if problem.language == "zh":
-        return f"{a}{'加' if sign == '+' else '乘'}{b}得{answer}。"
-    return f"{a}{sign}{b} is {answer}."
-
-
 def non_reasoning_example(problem: Problem) -> str:
-    """A trivial question answered as people answer it: one sentence of thought, no worked columns."""
-    return render_completion(brief_reasoning(problem), problem.answer)
+    """A trivial question answered as the paper answers "hello": no chain of thought, just the answer
+    (an empty think). bench/trivial_probe.py compared this with a one-sentence think: as accurate on
+    held-out trivial questions (0.73 vs 0.59 for `7+8 is 15.`), at 10 tokens instead of 17."""
+    return render_completion("", problem.answer)
 
 
 def is_brief(completion: str) -> bool:

@@ -75,19 +75,21 @@ def _has_content(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def format_reward(completion: str, summary: bool = False) -> float:
+def format_reward(completion: str, summary: bool = False, empty_think: bool = False) -> float:
     """1.0 iff the completion is `<think> content </think> <answer> content </answer>`, each tag
     exactly once, with nothing but spaces, tabs, newlines, carriage returns (and the end token)
     around it. Content means at least one letter or digit, see `_has_content`.
 
     summary=True is R1's readable format (R1 v1 §2.3.1, "|special_token|<reasoning>|special_token|
     <summary>"): a summary for the reader between </think> and <answer> is then allowed (not
-    required: a trivial question needs none)."""
+    required: a trivial question needs none). empty_think=True also accepts an empty think: R1's
+    answer to a trivial question (the paper's "hello" gets no chain of thought)."""
     text = _strip_end(completion)
     if text is None or any(text.count(tag) != 1 for tag in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)):
         return 0.0
     match = _FORMAT.fullmatch(text)
-    if not match or not (_has_content(match["think"]) and _has_content(match["answer"])):
+    if not match or not ((empty_think and not match["think"].strip(_SPACE) or _has_content(match["think"]))
+                         and _has_content(match["answer"])):
         return 0.0
     return float(summary or not match["summary"].strip(_SPACE))
 

@@ -9,7 +9,7 @@ import train_r1
 from r1mini import grpo, pretrain, sft
 from r1mini.checkpoint import load_checkpoint
 from r1mini.corpus import render_completion
-from r1mini.r1_data import (cold_start_example, helpfulness_rule, is_brief, non_reasoning_example, parse_reasoning,
+from r1mini.r1_data import (cold_start_example, helpfulness_rule, is_brief, non_reasoning_example,
                             r1_rewards, readable_completion, readable_format, rejection_reason)
 from r1mini.rewards import accuracy_reward, format_reward, language_consistency, reasoning_text, summary_text
 from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, generate_problem, write_solution
@@ -96,18 +96,27 @@ def test_each_rejection_filter_keeps_and_drops_hand_made_cases():
     assert rejection_reason(Problem("add", 3, "57+384", "441", "en"), readable) == "language"
 
 
-def test_non_reasoning_examples_are_brief_right_and_in_the_questions_language():
+def test_non_reasoning_examples_answer_without_a_think_and_pass_every_filter():
     rng = random.Random(0)
     for task in TASK_NAMES:
         for phrasing in ("bare", "en", "zh"):
             p = generate_problem(rng, task, TRIVIAL_LEVEL)
             p = Problem(p.task, p.level, p.expression, p.answer, phrasing)
             completion = non_reasoning_example(p)
-            assert rejection_reason(p, completion) is None, completion
-            assert is_brief(completion) and len(parse_reasoning(task, reasoning_text(completion))[0]) <= 1  # one step
-            assert p.answer in reasoning_text(completion)  # the one step is computed, not just asserted
-            assert language_consistency(completion, p.language) == 1.0
+            assert reasoning_text(completion).strip() == "" and is_brief(completion)
+            assert accuracy_reward(completion, p.answer) == 1.0 and readable_format(completion, p) == 1.0
+            assert format_reward(completion) == 0.0  # R1-Zero's template still wants a think
+            assert rejection_reason(p, completion) is None, completion  # no think: no language to get wrong
             assert helpfulness_rule(completion, p) == {"helpful": 1.0}
+            # the language reward is about reasoning: trivial questions are scored without it
+            assert r1_rewards(completion, p) == {"accuracy": 1.0, "format": 1.0}
+
+
+def test_the_language_reward_still_scores_reasoning_questions_and_a_wordless_think():
+    wordless = render_completion("5+3+0=08.", "8")
+    assert r1_rewards(wordless, Problem("add", 2, "15+73", "88", "en"))["language"] == 0.0
+    assert "language" not in r1_rewards(wordless, Problem("add", TRIVIAL_LEVEL, "5+3", "8", "en"))
+    assert rejection_reason(Problem("add", TRIVIAL_LEVEL, "5+3", "8", "en"), render_completion("5+3 是 8.", "8")) == "language"
 
 
 def test_the_helpfulness_rule_wants_right_and_brief_on_trivial_questions_only():
@@ -167,7 +176,7 @@ def test_train_r1_end_to_end_writes_every_stage(whole_r1):
     assert load_checkpoint(out / "model.pt")[2]["stage"] == "r1" and not (out / "resume.pt").exists()
     assert list(json.loads((out / "eval.json").read_text())) == ["base", "R1-Zero", "Dev1", "Dev2", "Dev3", "R1"]
     report = (out / "report.md").read_text()
-    assert "reasoning entirely in the question's language (asked in zh)" in report and "trivial questions" in report
+    assert "reasoning entirely in the question's language (asked in zh; answers that think)" in report and "trivial questions" in report
     counts = json.loads((out / "dev3" / "rejection_counts.json").read_text())
     assert counts["removed: wrong"] > 0 and counts["non-reasoning examples"] > 0
     data = [json.loads(line) for line in open(out / "dev1" / "cold_start_data.jsonl", encoding="utf-8")]

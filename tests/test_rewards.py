@@ -370,3 +370,10 @@ def test_r1_zero_rewards_has_exactly_accuracy_and_format():
     assert rewards == {"accuracy": 1.0, "format": 1.0}
     assert r1_zero_rewards(f"<think>{THINK}</think> 1067", PROBLEM) == {"accuracy": 0.0, "format": 0.0}
     assert r1_zero_rewards("<think></think> <answer>1067</answer>", PROBLEM) == {"accuracy": 1.0, "format": 0.0}
+
+
+@pytest.mark.parametrize("think, accepted", [("", True), ("  \n\t", True), ("\u200b", False), (".", False), ("7+8=15.", True)])
+def test_an_empty_think_passes_only_where_r1_allows_it(think, accepted):
+    completion = f"<think> {think} </think> <answer>15</answer>"
+    assert format_reward(completion, summary=True, empty_think=True) == float(accepted)
+    assert format_reward(completion) == float(bool(think.strip()) and accepted)  # R1-Zero's template wants a think
