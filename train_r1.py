@@ -8,9 +8,13 @@ question out at length, even 3+4. R1 repairs that in four stages, each measured 
                               SFT the *base* on them
   2. reasoning RL → Dev2      GRPO from Dev1: accuracy + format + language consistency
   3. rejection sampling → Dev3  sample Dev2, keep right, complete, non-repetitive, language-consistent
-                              answers; add trivial questions answered directly; SFT the *base* again
+                              answers; add trivial questions answered with an empty think (the
+                              paper's "hello"); SFT the *base* again
   4. all-scenario RL → R1     GRPO from Dev3 over every training level; on trivial questions a
                               "right and brief" rule, switched on only for the last part
+
+Both RL stages use a sixth of R1-Zero's learning rate (5e-5; the paper: 3e-6): SFT leaves a sharp
+policy, and R1-Zero's step size knocked it off its solutions (README, "R1").
 
     python train_r1.py          # needs runs/zero and runs/base: python train_zero.py
     python train_r1.py --help   # every knob

@@ -176,7 +176,8 @@ def non_reasoning_example(problem: Problem) -> str:
 
 
 def is_brief(completion: str) -> bool:
-    """At most one sentence of reasoning: the answer a trivial question deserves (no summary needed)."""
+    """At most one sentence of reasoning (none at all included): what a trivial question deserves,
+    with no summary needed."""
     return len(sentences(reasoning_text(completion))) <= 1
 
 
@@ -185,7 +186,8 @@ def helpfulness_rule(completion: str, problem: Problem) -> dict[str, float]:
     model trained on preference pairs, switched on only for the final 400 steps because it was
     hacked otherwise). A neural reward model is exactly what this project avoids (R1 §2.2.2: it is
     hacked, and it costs a model); at toy scale "helpful" on a trivial question means right and
-    brief, which a rule can check: 1.0 for a right answer whose think is one sentence, else 0. Other
+    brief, which a rule can check: 1.0 for a right answer whose think is at most one sentence (an
+    empty think, as R1's non-reasoning data answers, included), else 0. Other
     questions get 0 (constant within a group, so no advantage)."""
     if problem.level != TRIVIAL_LEVEL:
         return {"helpful": 0.0}
