@@ -583,7 +583,7 @@ def parse_r1_args(argv=None):
     add_grpo_args(g)
     # A readable answer adds a self-check and a summary (~25 tokens). RL from an SFT'd model takes a
     # lower lr than R1-Zero's from the base (the paper: 3e-6 for R1's RL): at 3e-4 the sharp SFT policy
-    # drifted and final RL cost 6.7 points of pass@1 (Dev3 0.843 -> 0.776); at 5e-5 it kept them (0.845).
+    # drifted and final RL cost 6.7 points of pass@1 (Dev3 0.843 -> 0.776); at 5e-5 both stages add (README, "R1").
     p.set_defaults(max_new_tokens=192, lr=5e-5)
     g = p.add_argument_group("3. rejection sampling + SFT (Dev3)")
     g.add_argument("--rejection-prompts", type=int_range(1, 100_000), default=1024, help="training questions Dev2 answers")
