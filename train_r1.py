@@ -193,7 +193,6 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     print(f"[r1] wrote {run.model} and {run.dir / 'report.md'}")
 
 
-
 def earlier_evals(args, settings: dict) -> dict:
     """train_zero.py's evaluations of the base and R1-Zero, if they are of the same checkpoints,
     tasks and settings (then evaluating again would only repeat them)."""

@@ -31,7 +31,7 @@ from r1mini.corpus import render_completion, render_prompt  # noqa: E402
 from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
 from r1mini.harness import ArgumentParser, RunDir, fail, int_range  # noqa: E402
 from r1mini.sft import finetune  # noqa: E402
-from r1mini.tasks import LOGIC_OPS_ZH, TASK_NAMES, TRIVIAL_LEVEL, test_problems  # noqa: E402
+from r1mini.tasks import LOGIC_OPS_ZH, TRIVIAL_LEVEL, test_problems  # noqa: E402
 
 
 def one_step(problem, english_verb: str) -> str:
@@ -54,26 +54,30 @@ STYLES = {"sentence": lambda problem: one_step(problem, " is "), "equation": lam
 
 def main(argv=None) -> int:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dev3", default="runs/r1/dev3", help="train_r1.py's Dev3 stage (its rejection data and flags)")
+    parser.add_argument("--dev3", default="runs/r1/dev3", help="train_r1.py's Dev3 stage: its rejection data and its SFT flags are reused")
     parser.add_argument("--base", default="runs/base/model.pt")
     parser.add_argument("--styles", default="sentence,equation,empty", help=f"comma-separated, from {sorted(STYLES)}")
-    parser.add_argument("--steps", type=int_range(1), default=500, help="SFT steps (train_r1.py's --rejection-steps)")
+    parser.add_argument("--steps", type=int_range(1), help="SFT steps (default: the Dev3 stage's --rejection-steps)")
     parser.add_argument("--k", type=int_range(1, 64), default=8, help="samples per held-out question")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     styles = [s.strip() for s in args.styles.split(",") if s.strip()]
     if not styles or any(s not in STYLES for s in styles):
         parser.error(f"--styles must name some of {sorted(STYLES)}, got {args.styles!r}")
-    data_path = Path(args.dev3) / "rejection_data.jsonl"
+    data_path, flags_path = Path(args.dev3) / "rejection_data.jsonl", Path(args.dev3) / "flags.json"
     try:
         _, tokenizer, _ = load_checkpoint(args.base, "cpu")
-        if not data_path.exists():
-            raise CheckpointError(f"no {data_path}: run `python train_r1.py` first")
+        for path in (data_path, flags_path):
+            if not path.exists():
+                raise CheckpointError(f"no {path}: run `python train_r1.py` first")
     except CheckpointError as error:
         return fail(str(error))
+    flags = json.loads(flags_path.read_text())  # the Dev3 stage's own SFT settings, so only the trivial answers differ
+    steps = args.steps or flags["rejection_steps"]
     rows = [json.loads(line) for line in data_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     reasoning = [r for r in rows if not r1_data.is_brief(r["completion"])]  # the kept Dev2 answers
-    trivial = r1_data.training_problems(0, TASK_NAMES, len(rows) - len(reasoning), "trivial", only_trivial=True)
+    trivial = r1_data.training_problems(flags["seed"], flags["tasks"], len(rows) - len(reasoning), "trivial",
+                                        only_trivial=True)
     encode = lambda question, completion: (tokenizer.encode(render_prompt(question)), tokenizer.encode(completion))  # noqa: E731
     results = {}
     for style in styles:
@@ -81,9 +85,10 @@ def main(argv=None) -> int:
         data += [encode(p.question, render_completion(STYLES[style](p), p.answer)) for p in trivial]
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp, RunDir(tmp, {"style": style}) as run:
-            model = finetune(args.base, data, args.steps, 32, 1e-3, "cpu", run, 0, f"SFT ({style})")
+            model = finetune(args.base, data, steps, flags["sft_batch_size"], flags["sft_lr"], "cpu", run, flags["seed"],
+                             f"SFT ({style})")
         row = {"sft_minutes": round((time.perf_counter() - t0) / 60, 2)}
-        for task in TASK_NAMES:
+        for task in flags["tasks"]:
             for level in (TRIVIAL_LEVEL, 3):
                 problems = test_problems(task, level, 24 if level == TRIVIAL_LEVEL else 12)
                 records = sample_responses(model, tokenizer, problems, args.k if level == TRIVIAL_LEVEL else 2,
@@ -91,8 +96,8 @@ def main(argv=None) -> int:
                 row[f"{task}-{level}"] = (sum(r["correct"] for r in records) / len(records),
                                           sum(r["length"] for r in records) / len(records))
         results[style] = row
-    cells = [f"{t}-{lv}" for t in TASK_NAMES for lv in (TRIVIAL_LEVEL, 3)]
-    print(f"\nheld-out pass@1 (mean length) after {args.steps} SFT steps; level 1 = trivial\n")
+    cells = [f"{t}-{lv}" for t in flags["tasks"] for lv in (TRIVIAL_LEVEL, 3)]
+    print(f"\nheld-out pass@1 (mean length) after {steps} SFT steps; level 1 = trivial\n")
     print("| style | " + " | ".join(cells) + " |\n|---|" + "---|" * len(cells))
     for style, row in results.items():
         print(f"| {style} | " + " | ".join(f"{row[c][0]:.3f} ({row[c][1]:.0f})" for c in cells) + " |")

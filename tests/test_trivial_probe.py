@@ -43,7 +43,10 @@ def test_bad_flags_are_one_line_errors(argv, message, capsys, tmp_path):
 def test_missing_rejection_data_names_the_command(capsys, tmp_path):
     save_checkpoint(tmp_path / "base.pt", make_tiny_model(), {"stage": "base"})
     code, err = run_cli(trivial_probe.main, ["--base", str(tmp_path / "base.pt"), "--dev3", str(tmp_path)], capsys)
-    assert code == 2 and "python train_r1.py" in err
+    assert code == 2 and "rejection_data.jsonl" in err and "python train_r1.py" in err
+    (tmp_path / "rejection_data.jsonl").write_text("")  # data without the stage's flags: its SFT settings are unknown
+    code, err = run_cli(trivial_probe.main, ["--base", str(tmp_path / "base.pt"), "--dev3", str(tmp_path)], capsys)
+    assert code == 2 and "flags.json" in err and "python train_r1.py" in err
 
 
 def test_tiny_end_to_end(capsys, tmp_path):
@@ -53,6 +56,8 @@ def test_tiny_end_to_end(capsys, tmp_path):
     rows = [{"question": "47+38", "answer": "85", "completion": worked},
             {"question": "7+8", "answer": "15", "completion": " <think> 7+8 is 15. </think> <answer>15</answer><|endoftext|>"}]
     (tmp_path / "rejection_data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "flags.json").write_text(json.dumps({"seed": 0, "tasks": ["add", "mul", "logic"], "rejection_steps": 500,
+                                                     "sft_batch_size": 2, "sft_lr": 1e-3}))
     out_json = tmp_path / "probe.json"
     assert trivial_probe.main(["--base", str(tmp_path / "base.pt"), "--dev3", str(tmp_path), "--styles", "empty,equation",
                                "--steps", "2", "--k", "1", "--json", str(out_json)]) == 0
