@@ -24,7 +24,8 @@ from r1mini.sft import SFTConfig, train_sft
 from r1mini.tokenizer import get_tokenizer
 
 # Steps by preset. The cpu preset needs 4000 steps of batch 32 to learn the column steps of 3- and 4-digit
-# sums reliably: at 2500 two of three runs did not (README "Design notes"). About 23 minutes on 2 cores.
+# sums reliably: a fresh 2-thread run of 2500 steps did not, nor did 5000 steps of batch 16 (README
+# "Design notes"). About 23 minutes on 2 cores.
 DEFAULT_STEPS = {"cpu": 4000, "gpu": 6000, "student": 2500, "tiny": 30}
 
 
