@@ -32,7 +32,7 @@ from tqdm import tqdm
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
-                            language_word_counts, reasoning_text, summary_text)
+                            language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.sampler import generate
 from r1mini.tasks import (HARD_LEVELS, LANGUAGES, TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, normalize_answer,
                           test_problems)
@@ -51,7 +51,7 @@ def response_metrics(completion: str, answer: str, language: str = "en") -> dict
     words = language_word_counts(reasoning)
     # An answer with an empty think (R1's answer to a trivial question) has no reasoning language:
     # it is left out of the language rates rather than counted as the wrong language.
-    consistency = language_consistency(completion, language) if reasoning.strip() else None
+    consistency = language_consistency(completion, language) if thinks(completion) else None
     return {
         "correct": accuracy_reward(completion, answer),
         "format": format_reward(completion, summary=True, empty_think=True),  # R1's readable format and empty think pass

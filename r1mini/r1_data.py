@@ -26,7 +26,7 @@ from collections import Counter
 
 from r1mini.corpus import render_completion, render_prompt
 from r1mini.rewards import (accuracy_reward, format_reward, language_consistency, language_word_counts,
-                            reasoning_text, summary_text)
+                            reasoning_text, summary_text, thinks)
 from r1mini.tasks import (CHECK_TEXT, FINAL_TEXT, LOGIC_OPS_ZH, STEP_TEXT, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, _render,
                           generate_problem, trace, write_spelled_operands)
 
@@ -142,7 +142,7 @@ def rejection_reason(problem: Problem, completion: str, summary: bool = True) ->
         return "incomplete"
     if worked and (kinds["other"] or not works_the_algorithm(problem, steps)):
         return "repetitive"
-    if reasoning.strip() and language_consistency(completion, problem.language) < 1.0:  # no think: no language
+    if thinks(completion) and language_consistency(completion, problem.language) < 1.0:  # no think: no language
         return "language"
     return None
 

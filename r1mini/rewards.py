@@ -110,6 +110,12 @@ def reasoning_text(completion: str) -> str:
     return completion[start:] if end < 0 else completion[start:end]
 
 
+def thinks(completion: str) -> bool:
+    """Whether the reasoning holds anything but spaces: False for the empty think that R1 gives a
+    trivial question (format_reward's `empty_think`); such an answer has no reasoning language."""
+    return bool(reasoning_text(completion).strip(_SPACE))
+
+
 def language_word_counts(text: str) -> dict[str, int]:
     """Words per language: {"en": n, "zh": n, "other": n}. The unit is what a reader counts as a
     word in each writing system, so that one language's filler cannot outweigh the other cheaply:
