@@ -9,6 +9,7 @@ template. What the paper reports, and this script measures on held-out problems:
 
     python train_zero.py                 # builds runs/base first if it is missing
     python train_zero.py --help          # every knob
+    python train_zero.py --language-reward --out-dir runs/zero_lang   # ablation: + language consistency
 
 Outputs in runs/zero/: model.pt, metrics.jsonl (one line per step, plus eval lines), eval.json,
 report.md (base vs R1-Zero), curves.png when matplotlib is installed. A killed run resumes.
@@ -16,6 +17,7 @@ report.md (base vs R1-Zero), curves.png when matplotlib is installed. A killed r
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import random
 import sys
@@ -55,11 +57,13 @@ def train(args, cfg: GRPOConfig, run: RunDir) -> None:
     policy, tokenizer, base_meta = load_checkpoint(args.base, args.device)
     ref_model = copy.deepcopy(policy).eval().requires_grad_(False)   # π_ref: the base, frozen
     curriculum = Curriculum(args.tasks, enabled=not args.no_curriculum)
+    reward = functools.partial(r1_zero_rewards, language=args.language_reward)
     torch.manual_seed(args.seed)
     print(f"[zero] GRPO: {args.steps} steps x {cfg.prompts_per_step} prompts x G={cfg.group_size}, lr {cfg.lr}, "
-          f"beta {cfg.kl_coef}, {cfg.zero_std_groups} all-equal groups, on {args.device}")
+          f"beta {cfg.kl_coef}, {cfg.zero_std_groups} all-equal groups, on {args.device}"
+          + (", with the language-consistency reward (ablation)" if args.language_reward else ""))
     train_grpo(policy, ref_model, tokenizer, cfg, run, args.steps, curriculum, random.Random(args.seed),
-               lambda step: r1_zero_rewards, args.device, "R1-Zero GRPO",
+               lambda step: reward, args.device, "R1-Zero GRPO",
                evaluate=lambda model, step: quick_eval(model, tokenizer, args, step), eval_every=args.eval_every,
                resume_every=args.resume_every, ref_reset_every=args.ref_reset_every)
     save_checkpoint(run.model, policy, {"stage": "zero", "base": str(args.base), "grpo": asdict(cfg),

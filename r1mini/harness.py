@@ -528,6 +528,8 @@ def parse_grpo_args(description: str, out_dir: str, argv=None):
     add("--seed", type=SEED, default=0)
     add("--steps", type=int_range(1), default=150, help="GRPO steps")
     add("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks to train on")
+    add("--language-reward", action="store_true",
+        help="add R1's language-consistency reward (an ablation: R1-Zero itself has none)")
     add_grpo_args(p)
     add("--eval-every", type=int_range(0), default=25, help="held-out evaluation every N steps (0 = only at the end)")
     add("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level in the final evaluation")

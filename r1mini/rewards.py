@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from r1mini.tasks import verify
+from r1mini.tasks import TRIVIAL_LEVEL, verify
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
@@ -150,6 +150,11 @@ def language_consistency(completion: str, target: str = "en") -> float:
     return 0.0 if total == 0 else counts[target] / total
 
 
-def r1_zero_rewards(completion: str, problem) -> dict[str, float]:
-    """R1-Zero's reward: accuracy + format, nothing else (R1 §2.2.2)."""
-    return {"accuracy": accuracy_reward(completion, problem.answer), "format": format_reward(completion)}
+def r1_zero_rewards(completion: str, problem, language: bool = False) -> dict[str, float]:
+    """R1-Zero's reward: accuracy + format, nothing else (R1 §2.2.2). language=True adds R1's
+    language-consistency term on reasoning questions (an ablation, `train_zero.py --language-reward`:
+    the paper found that it stops R1-Zero's language mixing at a small cost in accuracy)."""
+    rewards = {"accuracy": accuracy_reward(completion, problem.answer), "format": format_reward(completion)}
+    if language and problem.level != TRIVIAL_LEVEL:  # as in r1_data.r1_rewards: trivial questions need no reasoning
+        rewards["language"] = language_consistency(completion, problem.language)
+    return rewards

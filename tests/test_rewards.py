@@ -372,6 +372,16 @@ def test_r1_zero_rewards_has_exactly_accuracy_and_format():
     assert r1_zero_rewards("<think></think> <answer>1067</answer>", PROBLEM) == {"accuracy": 1.0, "format": 0.0}
 
 
+def test_r1_zero_language_ablation_adds_the_question_language_term_on_reasoning_questions():
+    zh = Problem("add", 3, "348+719", "1067", phrasing="zh")
+    english = render_completion("8 plus 9 is 17, write 7 carry 1.", "1067")
+    assert r1_zero_rewards(english, PROBLEM, language=True) == {"accuracy": 1.0, "format": 1.0, "language": 1.0}
+    assert r1_zero_rewards(english, zh, language=True) == {"accuracy": 1.0, "format": 1.0, "language": 0.0}
+    assert r1_zero_rewards(english, zh) == {"accuracy": 1.0, "format": 1.0}  # off by default: R1-Zero has none
+    trivial = Problem("add", 1, "7+8", "15", phrasing="zh")
+    assert r1_zero_rewards(render_completion("7+8 is 15.", "15"), trivial, language=True) == {"accuracy": 1.0, "format": 1.0}
+
+
 @pytest.mark.parametrize("think, accepted", [("", True), ("  \n\t", True), ("\u200b", False), (".", False), ("7+8=15.", True)])
 def test_an_empty_think_passes_only_where_r1_allows_it(think, accepted):
     completion = f"<think> {think} </think> <answer>15</answer>"

@@ -74,6 +74,14 @@ def test_train_zero_end_to_end(uninterrupted_zero):
     assert [r["step"] for r in records if "eval_pass@1" in r] == [0, 2, 4]
 
 
+def test_train_zero_language_reward_ablation_logs_the_language_term(tmp_path, base_ckpt, uninterrupted_zero):
+    out = tmp_path / "zero_lang"
+    assert train_zero.main(zero_args(base_ckpt, out, "--language-reward", "--steps", "1", "--eval-every", "0")) == 0
+    steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward" in r]
+    assert steps and all(0.0 <= r["reward_language"] <= 1.0 for r in steps)
+    assert not any("reward_language" in r for r in read_jsonl(uninterrupted_zero / "metrics.jsonl"))  # R1-Zero: none
+
+
 def test_killed_and_resumed_train_zero_is_the_uninterrupted_run(tmp_path, base_ckpt, uninterrupted_zero, monkeypatch):
     out = tmp_path / "zero"
     crash_at(monkeypatch, grpo, "grpo_step", 4)   # killed during step 4, last resume file at step 2
