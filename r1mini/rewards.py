@@ -152,8 +152,8 @@ def language_consistency(completion: str, target: str = "en") -> float:
 
 def r1_zero_rewards(completion: str, problem, language: bool = False) -> dict[str, float]:
     """R1-Zero's reward: accuracy + format, nothing else (R1 §2.2.2). language=True adds R1's
-    language-consistency term on reasoning questions (an ablation, `train_zero.py --language-reward`:
-    the paper found that it stops R1-Zero's language mixing at a small cost in accuracy)."""
+    language-consistency term on reasoning questions (an ablation, `train_zero.py --language-reward`;
+    R1 §2.3.2 adds it against language mixing and reports a slight loss of accuracy)."""
     rewards = {"accuracy": accuracy_reward(completion, problem.answer), "format": format_reward(completion)}
     if language and problem.level != TRIVIAL_LEVEL:  # as in r1_data.r1_rewards: trivial questions need no reasoning
         rewards["language"] = language_consistency(completion, problem.language)
