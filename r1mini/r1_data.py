@@ -25,8 +25,8 @@ import re
 from collections import Counter
 
 from r1mini.corpus import render_completion, render_prompt
-from r1mini.rewards import (accuracy_reward, format_reward, language_consistency, language_word_counts,
-                            reasoning_text, summary_text, thinks)
+from r1mini.rewards import (accuracy_reward, format_reward, language_consistency, language_reward,
+                            language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.tasks import (CHECK_TEXT, FINAL_TEXT, LOGIC_OPS_ZH, STEP_TEXT, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, _render,
                           generate_problem, trace, write_spelled_operands)
 
@@ -161,11 +161,7 @@ def r1_rewards(completion: str, problem: Problem, language: bool = True) -> dict
     """R1's reasoning-RL reward (R1 v1 §2.3.2): accuracy + readable format + language consistency
     with the *question's* language, summed as the paper does (language=False: the ablation)."""
     rewards = {"accuracy": accuracy_reward(completion, problem.answer), "format": readable_format(completion, problem)}
-    # The language reward is about reasoning. Trivial questions are the non-reasoning data, answered
-    # without a think; in the paper's last stage such prompts are scored by reward models, not by it.
-    if language and problem.level != TRIVIAL_LEVEL:
-        rewards["language"] = language_consistency(completion, problem.language)
-    return rewards
+    return {**rewards, **language_reward(completion, problem)} if language else rewards
 
 
 def non_reasoning_example(problem: Problem) -> str:

@@ -150,11 +150,18 @@ def language_consistency(completion: str, target: str = "en") -> float:
     return 0.0 if total == 0 else counts[target] / total
 
 
+def language_reward(completion: str, problem) -> dict[str, float]:
+    """R1's language-consistency term (§2.3.2), the question's language as target: {"language": share}.
+    None ({}) on trivial questions: the reward is about reasoning, and they are the non-reasoning data,
+    answered without a think (in the paper's last stage reward models score such prompts, not it)."""
+    if problem.level == TRIVIAL_LEVEL:
+        return {}
+    return {"language": language_consistency(completion, problem.language)}
+
+
 def r1_zero_rewards(completion: str, problem, language: bool = False) -> dict[str, float]:
     """R1-Zero's reward: accuracy + format, nothing else (R1 §2.2.2). language=True adds R1's
-    language-consistency term on reasoning questions (an ablation, `train_zero.py --language-reward`;
-    R1 §2.3.2 adds it against language mixing and reports a slight loss of accuracy)."""
+    language-consistency term (an ablation, `train_zero.py --language-reward`; R1 §2.3.2 adds it
+    against language mixing and reports a slight loss of accuracy)."""
     rewards = {"accuracy": accuracy_reward(completion, problem.answer), "format": format_reward(completion)}
-    if language and problem.level != TRIVIAL_LEVEL:  # as in r1_data.r1_rewards: trivial questions need no reasoning
-        rewards["language"] = language_consistency(completion, problem.language)
-    return rewards
+    return {**rewards, **language_reward(completion, problem)} if language else rewards
