@@ -163,9 +163,10 @@ def rl(args, start: Path, stage: RunDir, steps: int, reward_for_step, include_tr
     policy, tokenizer, _ = load_checkpoint(start, args.device)
     ref_model = copy.deepcopy(policy).eval().requires_grad_(False)
     levels = None if include_trivial else {t: [lv for lv in TRAIN_LEVELS[t] if lv != TRIVIAL_LEVEL] for t in args.tasks}
-    curriculum = Curriculum(args.tasks, enabled=not args.no_curriculum, levels=levels)
+    cfg = grpo_config(args)
+    curriculum = Curriculum(args.tasks, cfg.group_size, enabled=not args.no_curriculum, levels=levels)
     torch.manual_seed(args.seed)
-    train_grpo(policy, ref_model, tokenizer, grpo_config(args), stage, steps, curriculum, random.Random(args.seed),
+    train_grpo(policy, ref_model, tokenizer, cfg, stage, steps, curriculum, random.Random(args.seed),
                reward_for_step, args.device, desc, resume_every=args.resume_every, ref_reset_every=args.ref_reset_every)
     plot_run(stage.metrics, stage.dir)
     return policy

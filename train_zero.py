@@ -56,7 +56,7 @@ def train(args, cfg: GRPOConfig, run: RunDir) -> None:
         build_base(Path(args.base).parent, args.preset, args.device, args.base_steps, args.seed)
     policy, tokenizer, base_meta = load_checkpoint(args.base, args.device)
     ref_model = copy.deepcopy(policy).eval().requires_grad_(False)   # π_ref: the base, frozen
-    curriculum = Curriculum(args.tasks, enabled=not args.no_curriculum)
+    curriculum = Curriculum(args.tasks, cfg.group_size, enabled=not args.no_curriculum)
     reward = functools.partial(r1_zero_rewards, language=args.language_reward)
     torch.manual_seed(args.seed)
     print(f"[zero] GRPO: {args.steps} steps x {cfg.prompts_per_step} prompts x G={cfg.group_size}, lr {cfg.lr}, "

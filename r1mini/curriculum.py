@@ -2,8 +2,11 @@
 
 A group whose answers are all right or all wrong has zero advantage and teaches nothing (GRPO's
 signal is the spread within a group), so the most useful questions are those at the edge of the
-policy's ability. The curriculum keeps a moving pass rate per (task, level) from the rollouts and
-favours pairs whose rate lies in [low, high]; the others keep a small weight so they are re-checked.
+policy's ability. The curriculum keeps a moving pass rate p per (task, level) from the rollouts and
+samples each pair in proportion to the chance that a group of G answers to it is informative,
+1 − p^G − (1 − p)^G, never less than a small floor so that solved pairs are re-checked now and then.
+The same chances say what share of a batch of questions will carry a signal
+(`informative_share`): GRPO sizes its first round of sampling by it.
 """
 from __future__ import annotations
 
@@ -14,12 +17,16 @@ from dataclasses import dataclass, field
 from r1mini.tasks import TRAIN_LEVELS, Problem, generate_problem
 
 
+def informative_chance(pass_rate: float, group_size: int) -> float:
+    """P(a group of G answers holds both a right and a wrong one), each right with probability p."""
+    return 1.0 - pass_rate ** group_size - (1.0 - pass_rate) ** group_size
+
+
 @dataclass
 class Curriculum:
     tasks: tuple[str, ...]
-    low: float = 0.1
-    high: float = 0.9
-    outside_weight: float = 0.15
+    group_size: int = 8              # G of the GRPO run the curriculum serves
+    min_weight: float = 0.15         # solved (or hopeless) pairs keep this weight, to be re-checked
     momentum: float = 0.7
     enabled: bool = True
     levels: dict | None = None  # task -> levels to practise (default: every training level)
@@ -28,14 +35,23 @@ class Curriculum:
     def pairs(self) -> list[tuple[str, int]]:
         return [(t, lv) for t in self.tasks for lv in (self.levels or TRAIN_LEVELS)[t]]
 
+    def chance(self, pair) -> float:
+        """The chance that a group on this pair is informative; a pair not seen yet counts as p = 0.5."""
+        return informative_chance(self.pass_rate.get(f"{pair[0]}-{pair[1]}", 0.5), self.group_size)
+
     def weight(self, pair) -> float:
-        rate = self.pass_rate.get(f"{pair[0]}-{pair[1]}", 0.5)
-        return 1.0 if self.low <= rate <= self.high else self.outside_weight
+        return max(self.chance(pair), self.min_weight) if self.enabled else 1.0
 
     def sample(self, rng: random.Random, n: int) -> list[Problem]:
         pairs = self.pairs()
-        weights = [self.weight(p) if self.enabled else 1.0 for p in pairs]
-        return [generate_problem(rng, task, level, "train") for task, level in rng.choices(pairs, weights, k=n)]
+        return [generate_problem(rng, task, level, "train")
+                for task, level in rng.choices(pairs, [self.weight(p) for p in pairs], k=n)]
+
+    def informative_share(self) -> float:
+        """The expected share of sampled groups that will be informative (accuracy's spread only)."""
+        pairs = self.pairs()
+        weights = [self.weight(p) for p in pairs]
+        return sum(w * self.chance(p) for w, p in zip(weights, pairs)) / sum(weights)
 
     def update(self, problems: list[Problem], accuracies: list[float]) -> None:
         seen = defaultdict(list)

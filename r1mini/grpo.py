@@ -98,29 +98,35 @@ def rollout(policy, tokenizer, problems: list[Problem], cfg: GRPOConfig, reward_
 
 
 def sample_groups(policy, tokenizer, draw_problems: Callable[[int], list[Problem]], cfg: GRPOConfig,
-                  reward_fn: RewardFn, generator=None) -> tuple[list[Group], list[Group]]:
+                  reward_fn: RewardFn, generator=None, expected_share: float | None = None
+                  ) -> tuple[list[Group], list[Group]]:
     """(groups to learn from, every group sampled).
 
     resample: DAPO's dynamic sampling — keep drawing questions until `prompts_per_step` groups
-              have rewards that differ, or `max_sampling_rounds` batches were drawn. Each extra
-              batch is sized by the share of informative groups seen so far (a batch of rows costs
-              little more than one row to sample, a round costs a full decode);
+              have rewards that differ, or `max_sampling_rounds` rounds were drawn (at most as many
+              questions as rounds of P, 2P, 2P, ... would hold). A round costs a full decode, while
+              extra rows in it cost little: so the first round is sized by `expected_share`, the
+              share of informative groups the curriculum expects (with a quarter to spare), and each
+              extra round by the share seen so far;
     drop:     one batch, all-equal groups filtered out (fewer rows feed the update);
     keep:     one batch, used whole (all-equal groups add only KL)."""
-    sampled = rollout(policy, tokenizer, draw_problems(cfg.prompts_per_step), cfg, reward_fn, generator)
+    P, resample = cfg.prompts_per_step, cfg.zero_std_groups == "resample"
+    most = P * (2 * cfg.max_sampling_rounds - 1) if resample else P
+    first = P if expected_share is None or not resample else min(most, max(P, math.ceil(1.25 * P / max(expected_share, 1e-3))))
+    sampled = rollout(policy, tokenizer, draw_problems(first), cfg, reward_fn, generator)
     rounds = 1
-    while cfg.zero_std_groups == "resample" and rounds < cfg.max_sampling_rounds:
+    while resample and rounds < cfg.max_sampling_rounds:
         informative = sum(g.informative for g in sampled)
-        missing = cfg.prompts_per_step - informative
-        if missing <= 0:
-            break
+        missing = P - informative
         rate = max(informative / len(sampled), 0.25)
-        more = min(math.ceil(missing / rate), 2 * cfg.prompts_per_step)
+        more = min(math.ceil(missing / rate), 2 * P, most - len(sampled))
+        if missing <= 0 or more <= 0:
+            break
         sampled += rollout(policy, tokenizer, draw_problems(more), cfg, reward_fn, generator)
         rounds += 1
     if cfg.zero_std_groups == "keep":
         return sampled, sampled
-    return [g for g in sampled if g.informative][:cfg.prompts_per_step], sampled
+    return [g for g in sampled if g.informative][:P], sampled
 
 
 def group_advantages(rewards: torch.Tensor, group_size: int, normalize_std: bool = True,
@@ -224,12 +230,12 @@ def chunk_share(aggregation: str, chunk_mask: torch.Tensor, mask: torch.Tensor) 
 
 def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[int], list[Problem]],
               cfg: GRPOConfig, reward_fn: RewardFn, device, generator: torch.Generator | None = None,
-              step: int = 0) -> tuple[dict, list[Group]]:
+              step: int = 0, expected_share: float | None = None) -> tuple[dict, list[Group]]:
     """One GRPO iteration: sample groups, advantages, `updates_per_batch` gradient steps.
     Returns (stats, every group sampled); stats hold what practitioners watch."""
     timer = Timer()
     with timer("sample"):
-        groups, sampled = sample_groups(policy, tokenizer, draw_problems, cfg, reward_fn, generator)
+        groups, sampled = sample_groups(policy, tokenizer, draw_problems, cfg, reward_fn, generator, expected_share)
     stats = rollout_stats(sampled, groups, tokenizer.eot_id)
     if not groups:  # every group scored all-equal: nothing to learn from this step
         return {**stats, **timer.times, "updated": 0.0}, sampled
@@ -297,7 +303,8 @@ def train_grpo(policy, ref_model, tokenizer, cfg: GRPOConfig, run, steps: int, c
         if ref_reset_every and step and step % ref_reset_every == 0:
             ref_model.load_state_dict(policy.state_dict())  # R1 v2 resets the reference every 400 steps
         stats, sampled = grpo_step(policy, ref_model, optimizer, tokenizer, lambda n: curriculum.sample(rng, n),
-                                   cfg, reward_for_step(step), device, step=step)
+                                   cfg, reward_for_step(step), device, step=step,
+                                   expected_share=curriculum.informative_share())
         curriculum.update([g.problem for g in sampled], [sum(g.rewards["accuracy"]) / len(g.texts) for g in sampled])
         run.log({"step": step + 1, **{k: round(v, 5) for k, v in stats.items()}, "curriculum": dict(curriculum.pass_rate)})
         if evaluate and (step + 1 == steps or eval_every and (step + 1) % eval_every == 0):

@@ -1,13 +1,16 @@
 """GRPO tests: advantages and loss against hand computations, the k3 KL, clipping, the direction of
 the gradient, the curriculum, and a tiny end-to-end run that must learn a toy reward."""
 import copy
+import itertools
 import math
 import random
+from collections import Counter
+from dataclasses import replace
 
 import pytest
 import torch
 
-from r1mini.curriculum import Curriculum
+from r1mini.curriculum import Curriculum, informative_chance
 from r1mini.grpo import AGGREGATIONS, GRPOConfig, completion_batch, group_advantages, grpo_loss, grpo_step, sample_groups
 from r1mini.harness import make_optimizer
 from r1mini.tasks import TRAIN_LEVELS, Problem, generate_problem
@@ -283,33 +286,51 @@ def test_on_policy_gradient_is_the_policy_gradient():
 
 # ---------------------------------------------------------------- curriculum
 
-def test_curriculum_prefers_pairs_in_the_band():
-    cur = Curriculum(tasks=("add", "mul", "logic"), low=0.1, high=0.9, outside_weight=0.15)
+def test_informative_chance_is_the_chance_of_a_mixed_group():
+    for p in (0.0, 0.1, 0.5, 0.93, 1.0):
+        for G in (2, 3, 8):
+            # enumerate every right/wrong pattern of G answers: mixed = neither all right nor all wrong
+            mixed = sum(p ** sum(bits) * (1 - p) ** (G - sum(bits))
+                        for bits in itertools.product((0, 1), repeat=G) if 0 < sum(bits) < G)
+            assert informative_chance(p, G) == pytest.approx(mixed)
+    assert informative_chance(0.5, 2) == pytest.approx(0.5) and informative_chance(1.0, 8) == 0.0
+
+
+def test_curriculum_samples_pairs_by_their_chance_of_an_informative_group():
+    cur = Curriculum(tasks=("add", "mul", "logic"), group_size=8, min_weight=0.15)
     cur.pass_rate = {"add-2": 1.0, "add-3": 0.5, "logic-2": 0.0, "mul-2": 0.3, "mul-3": 0.05, "logic-3": 0.95,
-                     "add-1": 1.0, "mul-1": 0.98, "logic-1": 0.92, "add-4": 0.0, "mul-4": 0.02, "logic-4": 0.08}
-    problems = cur.sample(random.Random(0), 4000)
-    counts = {}
-    for p in problems:
-        counts[f"{p.task}-{p.level}"] = counts.get(f"{p.task}-{p.level}", 0) + 1
-    inside = ("add-3", "mul-2")
-    outside = [key for key in cur.pass_rate if key not in inside]
-    assert len(outside) == 10
-    # expected shares: 1 / (2 + 10 * .15) = .286 inside, .15 / 3.5 = .043 outside
-    for key in inside:
-        assert 0.24 < counts[key] / 4000 < 0.33
-    for key in outside:
-        assert 0 < counts[key] / 4000 < 0.07  # still sampled now and then, to be re-checked
-    assert min(counts[k] for k in inside) > 3 * max(counts[k] for k in outside)
+                     "add-1": 1.0, "mul-1": 0.98, "logic-1": 0.92, "add-4": 0.0, "mul-4": 0.02, "logic-4": 0.8}
+    weights = {key: max(informative_chance(rate, 8), 0.15) for key, rate in cur.pass_rate.items()}
+    problems = cur.sample(random.Random(0), 6000)
+    counts = Counter(f"{p.task}-{p.level}" for p in problems)
+    for key, weight in weights.items():
+        assert counts[key] / 6000 == pytest.approx(weight / sum(weights.values()), abs=0.015), key
+    assert counts["add-3"] > 4 * counts["add-2"] > 0      # p = 0.5 is the most useful; solved ones are re-checked
+    assert counts["logic-4"] > 2 * counts["logic-3"]      # p = 0.8 mixes more often than p = 0.95
     restricted = Curriculum(tasks=("add", "mul")).sample(random.Random(0), 500)
     assert {p.task for p in restricted} == {"add", "mul"}
 
 
-def test_curriculum_disabled_is_uniform_and_unseen_pairs_count_as_in_band():
+def test_curriculum_informative_share_predicts_the_share_of_mixed_groups():
+    cur = Curriculum(tasks=("add", "mul"), group_size=4)
+    cur.pass_rate = {"add-1": 1.0, "add-2": 0.9, "add-3": 0.6, "add-4": 0.2, "mul-1": 0.99, "mul-2": 0.7}
+    rng, mixed, n = random.Random(0), 0, 20000
+    for problem in cur.sample(rng, n):  # simulate G answers per question at the pair's pass rate
+        rate = cur.pass_rate.get(f"{problem.task}-{problem.level}", 0.5)
+        rights = sum(rng.random() < rate for _ in range(4))
+        mixed += 0 < rights < 4
+    assert mixed / n == pytest.approx(cur.informative_share(), abs=0.01)
+    solved = Curriculum(tasks=("add",), pass_rate={f"add-{lv}": 1.0 for lv in TRAIN_LEVELS["add"]})
+    assert solved.informative_share() == 0.0
+    assert Curriculum(tasks=("add",)).informative_share() == pytest.approx(1 - 2 * 0.5 ** 8)  # nothing seen yet
+
+
+def test_curriculum_disabled_is_uniform_and_unseen_pairs_count_as_half_right():
     cur = Curriculum(tasks=("add",), enabled=False, pass_rate={"add-2": 1.0, "add-3": 1.0})
     levels = TRAIN_LEVELS["add"]
     counts = [sum(p.level == lv for p in cur.sample(random.Random(1), 2000)) for lv in levels]
     assert all(abs(c - 2000 / len(levels)) < 100 for c in counts)
-    assert Curriculum(tasks=("add",)).weight(("add", 4)) == 1.0
+    assert Curriculum(tasks=("add",)).weight(("add", 4)) == pytest.approx(1 - 2 * 0.5 ** 8)
 
 
 def test_curriculum_update_moves_rates_toward_accuracy():
@@ -324,8 +345,8 @@ def test_curriculum_update_moves_rates_toward_accuracy():
     for _ in range(30):
         cur.update([add2] * 2, [1, 1])
     assert cur.pass_rate["add-2"] > 0.99
-    assert cur.weight(("add", 2)) == cur.outside_weight  # solved: sampled rarely now
-    assert cur.weight(("logic", 3)) == cur.outside_weight
+    assert cur.weight(("add", 2)) == cur.min_weight  # solved: sampled rarely now
+    assert cur.weight(("logic", 3)) == cur.min_weight
 
 
 # ---------------------------------------------------------------- rollout bookkeeping
@@ -424,6 +445,24 @@ def test_resample_draws_more_prompts_until_the_batch_is_informative(tiny_model, 
     assert len(sampled) == expected_sampled
     assert [g.problem.question for g in used] == [f"{k}+1" for k in range(0, 4 * expected_used, 4)]
     assert all(g.informative for g in used) and all(len(g.completions) == 4 for g in used)
+
+
+def test_resample_sizes_the_first_round_by_the_expected_share(tiny_model, tokenizer):
+    cfg = GRPOConfig(prompts_per_step=4, group_size=4, max_new_tokens=3, max_sampling_rounds=2)
+    sizes, numbered = [], numbered_problems()
+    draw = lambda n: sizes.append(n) or numbered(n)  # noqa: E731
+    # a quarter expected informative: 1.25 x 4 / 0.25 = 20 questions, capped at what 2 rounds may
+    # draw (4 + 8 = 12); 3 of them are informative and the cap leaves no room for a second round
+    used, sampled = sample_groups(tiny_model, tokenizer, draw, cfg, alternating_reward(), expected_share=0.25)
+    assert sizes == [12] and len(sampled) == 12 and len(used) == 3
+    sizes.clear()  # expecting every group to be informative: never fewer than prompts_per_step
+    sample_groups(tiny_model, tokenizer, draw, cfg, lambda text, problem: {"r": 0.0}, expected_share=1.0)
+    assert sizes == [5, 7]  # 1.25 x 4 = 5 first; none informative: the top-up is capped at 12 - 5
+    sizes.clear()
+    for mode in ("drop", "keep"):  # one batch of prompts_per_step, whatever is expected
+        sample_groups(tiny_model, tokenizer, draw, replace(cfg, zero_std_groups=mode), alternating_reward(),
+                      expected_share=0.1)
+    assert sizes == [4, 4]
 
 
 def test_resample_caps_each_extra_batch_and_the_rounds(tiny_model, tokenizer):
