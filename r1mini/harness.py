@@ -497,7 +497,7 @@ def add_grpo_args(p: ArgumentParser) -> None:
     add("--zero-std-groups", choices=ZERO_STD_GROUPS, default=d.zero_std_groups,
         help="groups whose rewards are all equal: resample (DAPO dynamic sampling), drop, or keep")
     add("--max-sampling-rounds", type=int_range(1, 64), default=d.max_sampling_rounds,
-        help="resample: at most this many batches of prompts per step")
+        help="resample: at most this many rounds of sampling per step, and prompts_per_step x (2 rounds - 1) prompts")
     add("--no-curriculum", action="store_true", help="sample task levels uniformly")
     add("--ref-reset-every", type=int_range(0), default=0, help="reset the reference to the policy every N steps (0 = never)")
     add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps")
