@@ -45,3 +45,28 @@ def test_peers_bench_runs_r1mini_and_skips_missing_peers_with_a_hint(capsys, mon
     assert peers.main(["--repeats", "1", "--steps", "1"]) == 0
     out = capsys.readouterr().out
     assert "| r1mini dense |" in out and "pip install transformers trl" in out
+
+
+def test_sampling_rounds_bench_times_one_round_and_two(tmp_path, capsys):
+    import sampling_rounds
+    from conftest import make_tiny_model
+
+    from r1mini.checkpoint import save_checkpoint
+    save_checkpoint(tmp_path / "model.pt", make_tiny_model(0), {"stage": "test"})
+    code = sampling_rounds.main(["--ckpt", str(tmp_path / "model.pt"), "--questions", "3", "--first", "1",
+                                 "--group-size", "2", "--max-new-tokens", "3", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert code == 0 and "repeat 1: one round" in out and "1 then 2:" in out
+    # the same rows either way: 3 questions x 2 answers x at most 3 tokens
+    one, two = (int(part.split("(")[1].split(" tokens")[0]) for part in out.split("|")[:2])
+    assert 0 < one <= 18 and 0 < two <= 18
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--ckpt", "/no/such/model.pt"], "no checkpoint"), (["--ckpt", "x", "--questions", "4", "--first", "4"], "--first"),
+    (["--ckpt", "x", "--repeats", "0"], "--repeats"), ([], "--ckpt"),
+])
+def test_sampling_rounds_bench_rejects_bad_flags(argv, message, capsys):
+    import sampling_rounds
+    code, err = run_cli(sampling_rounds.main, argv, capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
