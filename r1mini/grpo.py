@@ -105,14 +105,16 @@ def sample_groups(policy, tokenizer, draw_problems: Callable[[int], list[Problem
     resample: DAPO's dynamic sampling — keep drawing questions until `prompts_per_step` groups
               have rewards that differ, or `max_sampling_rounds` rounds were drawn (at most as many
               questions as rounds of P, 2P, 2P, ... would hold). A round costs a full decode, while
-              extra rows in it cost little: so the first round is sized by `expected_share`, the
+              extra rows in it cost less: so the first round is sized by `expected_share`, the
               share of informative groups the curriculum expects (with a quarter to spare), and each
               extra round by the share seen so far;
     drop:     one batch, all-equal groups filtered out (fewer rows feed the update);
     keep:     one batch, used whole (all-equal groups add only KL)."""
     P, resample = cfg.prompts_per_step, cfg.zero_std_groups == "resample"
-    most = P * (2 * cfg.max_sampling_rounds - 1) if resample else P
-    first = P if expected_share is None or not resample else min(most, max(P, math.ceil(1.25 * P / max(expected_share, 1e-3))))
+    most = P * (2 * cfg.max_sampling_rounds - 1) if resample else P  # what rounds of P, 2P, 2P, ... hold
+    first = P
+    if resample and expected_share is not None:  # enough for P informative groups, a quarter to spare
+        first = min(most, max(P, math.ceil(1.25 * P / max(expected_share, 1e-3))))
     sampled = rollout(policy, tokenizer, draw_problems(first), cfg, reward_fn, generator)
     rounds = 1
     while resample and rounds < cfg.max_sampling_rounds:
