@@ -6,11 +6,11 @@
 Draws `--questions` training questions of the worked levels (2-4 digits / operators), G = 8
 answers each at temperature 0.7, and times `sampler.generate` on all the rows at once, then on the
 first `--first` questions' rows and the rest as a second call: what grpo.sample_groups pays for one
-round against two. Same seed for both, so both sample the same answers up to the batch's rounding.
+round against two. The same questions and seed either way; the answers differ a little, because a
+batch draws its random numbers for all its rows together.
 """
 from __future__ import annotations
 
-import random
 import sys
 import time
 from pathlib import Path
@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.corpus import render_prompt  # noqa: E402
-from r1mini.curriculum import Curriculum  # noqa: E402
 from r1mini.harness import ArgumentParser, fail, int_range  # noqa: E402
+from r1mini.r1_data import training_problems  # noqa: E402
 from r1mini.sampler import generate  # noqa: E402
-from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL  # noqa: E402
+from r1mini.tasks import TASK_NAMES  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -42,8 +42,7 @@ def main(argv=None) -> int:
         model, tokenizer, _ = load_checkpoint(args.ckpt, "cpu")
     except CheckpointError as error:
         return fail(str(error))
-    worked = {task: [lv for lv in TRAIN_LEVELS[task] if lv != TRIVIAL_LEVEL] for task in TASK_NAMES}
-    problems = Curriculum(TASK_NAMES, levels=worked, enabled=False).sample(random.Random(0), args.questions)
+    problems = training_problems(0, TASK_NAMES, args.questions, "sampling-rounds", include_trivial=False)
     prompts = [tokenizer.encode(render_prompt(p.question)) for p in problems for _ in range(args.group_size)]
     split = args.first * args.group_size
 
