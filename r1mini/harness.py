@@ -590,7 +590,7 @@ def parse_r1_args(argv=None):
     g = p.add_argument_group("3. rejection sampling + SFT (Dev3)")
     # Many questions, few samples each: one answer is kept per question, and Dev3 needs about as many
     # distinct reasoning answers as the cold start had (~2,700). With 1,024 x 4 it got ~970 and lost
-    # 3-6 points on the worked levels in two seeds; 3,072 x 2 lost none (README, "R1").
+    # 3-6 points on the worked levels in two seeds; with 3,072 x 2 (~2,770) under one (README, "R1").
     g.add_argument("--rejection-prompts", type=int_range(1, 100_000), default=3072, help="training questions Dev2 answers")
     g.add_argument("--rejection-samples", type=int_range(1, 64), default=2, help="Dev2 samples per question")
     g.add_argument("--rejection-keep", type=int_range(1, 64), default=1, help="at most this many kept answers per question")
