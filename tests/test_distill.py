@@ -144,7 +144,7 @@ def models(tmp_path_factory):
 def distill_args(models, out, *extra):
     return ["--teacher", str(models / "teacher.pt"), "--student-base", str(models / "student.pt"), "--out-dir", str(out),
             "--tasks", "add,logic", "--device", "cpu", "--max-new-tokens", "12", "--teacher-prompts", "6",
-            "--sft-steps", "3", "--sft-batch-size", "4", "--rl-steps", "1", "--onpolicy-steps", "3",
+            "--teacher-samples", "2", "--sft-steps", "3", "--sft-batch-size", "4", "--rl-steps", "1", "--onpolicy-steps", "3",
             "--onpolicy-prompts", "2", "--eval-problems", "1", "--eval-k", "1", "--resume-every", "1", *extra]
 
 
