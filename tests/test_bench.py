@@ -70,3 +70,27 @@ def test_sampling_rounds_bench_rejects_bad_flags(argv, message, capsys):
     import sampling_rounds
     code, err = run_cli(sampling_rounds.main, argv, capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch", "0"], "--batch"), (["--new-tokens", "0"], "--new-tokens"), (["--model", "huge"], "invalid choice"),
+    (["--prompt-len", "0"], "--prompt-len"),
+])
+def test_compile_decode_bench_rejects_bad_flags(argv, message, capsys):
+    import compile_decode
+    code, err = run_cli(compile_decode.main, argv, capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_compile_decode_bench_times_eager_and_says_when_compile_is_unavailable(capsys, monkeypatch):
+    import compile_decode
+    import torch
+
+    def no_compiler(*args, **kwargs):
+        def fails(*a, **k):
+            raise RuntimeError("no C++ compiler found")
+        return fails
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    assert compile_decode.main(["--batch", "2", "--new-tokens", "2", "--prompt-len", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "eager" in out and "torch.compile unavailable here (RuntimeError: no C++ compiler found)" in out
