@@ -21,17 +21,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from peers import VOCAB, r1mini_dense  # noqa: E402  (the peers' dense shape, seed 0)
 from r1mini.config import model_config  # noqa: E402
 from r1mini.harness import ArgumentParser, int_range  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 
-VOCAB = 512
-
 
 def build_model(kind: str) -> Transformer:
+    if kind == "dense":
+        return r1mini_dense()
     torch.manual_seed(0)
-    dense = dict(n_routed_experts=0, n_dense_layers=4, dense_hidden=512, max_seq_len=256)
-    return Transformer(model_config("cpu", VOCAB, **(dense if kind == "dense" else {}))).eval()
+    return Transformer(model_config("cpu", VOCAB)).eval()
 
 
 @torch.no_grad()
