@@ -94,3 +94,23 @@ def test_compile_decode_bench_times_eager_and_says_when_compile_is_unavailable(c
     assert compile_decode.main(["--batch", "2", "--new-tokens", "2", "--prompt-len", "3"]) == 0
     out = capsys.readouterr().out
     assert "eager" in out and "torch.compile unavailable here (RuntimeError: no C++ compiler found)" in out
+
+
+def test_compile_decode_bench_times_generate_on_a_checkpoint(tmp_path, capsys, monkeypatch):
+    import compile_decode
+    import torch
+    from conftest import make_tiny_model
+
+    from r1mini.checkpoint import save_checkpoint
+    save_checkpoint(tmp_path / "model.pt", make_tiny_model(0), {"stage": "test"})
+    monkeypatch.setattr(torch, "compile", lambda forward, **kwargs: forward)  # compiling is slow; the plumbing is the test
+    assert compile_decode.main(["--ckpt", str(tmp_path / "model.pt"), "--questions", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "16 rows (2 questions x 8)" in out and "x eager" in out and "compile cost" in out
+    assert "answers identical to eager, same seed: 16 of 16" in out
+
+
+def test_compile_decode_bench_says_when_the_checkpoint_is_missing(capsys):
+    import compile_decode
+    code, err = run_cli(compile_decode.main, ["--ckpt", "/no/such/model.pt"], capsys)
+    assert code == 2 and "no checkpoint" in err, err
