@@ -3,6 +3,7 @@
     python bench/sampler.py            # full run (~7 minutes on 2 idle CPU cores)
     python bench/sampler.py --quick    # smaller batch and lengths, well under a minute
     python bench/sampler.py --json     # also write bench/results_sampler.json
+    python bench/sampler.py --skip-generation --train-steps 100 --compile   # does torch.compile pay for pretraining?
 
 Generation: a batch of random prompts of different lengths (left-padded), forced to full length
 (no stop tokens), new tokens per second with and without the KV cache. Training: forward + backward
@@ -11,7 +12,9 @@ fp32 matmul FLOP/s (model FLOPs per token ~ 6 x active params + 12 x layers x d_
 attention scores, PaLM appendix B), twice: on random full-length rows, and as pretraining runs it
 (`sft.sft_step` on length-bucketed batches of 32 rows of the base corpus, every computed position
 counted, padding included). Random init: speed does not depend on the weights, except that
-MoE routing of a trained model may be less balanced.
+MoE routing of a trained model may be less balanced. With --compile the pretraining step is timed
+again with the model's forward compiled (`torch.compile(dynamic=True)`: row widths change from batch
+to batch), after 20 warm-up steps that do the compiling.
 """
 from __future__ import annotations
 
@@ -71,23 +74,27 @@ def training_speed(model, batch: int, seq: int, steps: int) -> float:
     return batch * seq * steps / (time.perf_counter() - start)
 
 
-def pretraining_speed(preset: str, steps: int, batch_size: int = 32) -> tuple[float, float, Transformer]:
-    """(positions/s, mean row width, model) of the real pretraining step on the base corpus."""
+def pretraining_speed(preset: str, steps: int, batch_size: int = 32, compiled: bool = False,
+                      warmup: int = 2) -> tuple[float, float, Transformer, float]:
+    """(positions/s, mean row width, model, seconds of warm-up) of the real pretraining step on the
+    base corpus; with compiled=True the model's forward is compiled (during the warm-up steps)."""
     tokenizer = get_tokenizer()
     torch.manual_seed(0)
     model = Transformer(model_config(preset, tokenizer.n_vocab)).train()
+    if compiled:
+        model.forward = torch.compile(model.forward, dynamic=True)  # sft_step calls model(...), which calls this
     optimizer = make_optimizer(model, SFTConfig.lr, SFTConfig.weight_decay)
     batches = length_bucketed_batches(encoded_stream(tokenizer, 0), batch_size, SFTConfig.bucket_batches, random.Random(0))
-    positions, widths = 0, []
-    for step in range(steps + 2):  # the first two steps are warm-up
+    positions, widths, warmup_start = 0, [], time.perf_counter()
+    for step in range(steps + warmup):
         inputs, targets = collate(next(batches), tokenizer.pad_id, "cpu")
-        if step == 2:
+        if step == warmup:
             start = time.perf_counter()
         sft_step(model, optimizer, inputs, targets, tokenizer.pad_id, SFTConfig.grad_clip, step)
-        if step >= 2:
+        if step >= warmup:
             positions += inputs.numel()
             widths.append(inputs.shape[1])
-    return positions / (time.perf_counter() - start), sum(widths) / len(widths), model
+    return positions / (time.perf_counter() - start), sum(widths) / len(widths), model, start - warmup_start
 
 
 def dense_twin(cfg):
@@ -107,6 +114,7 @@ def main(argv=None):
     p.add_argument("--skip-generation", action="store_true", help="time training only")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run")
     p.add_argument("--json", action="store_true", help="write bench/results_sampler.json")
+    p.add_argument("--compile", action="store_true", help="also time the pretraining step with torch.compile")
     args = p.parse_args(argv)
     batch = args.batch or (16 if args.quick else 64)
     lengths = args.new_tokens or ([32, 128] if args.quick else [128, 512])
@@ -146,13 +154,25 @@ def main(argv=None):
     print(f"{'tokens/s':>10} {'GFLOP/s':>9} {'matmul peak':>12} {'fraction':>9}")
     print(f"{tok_s:>10.0f} {tok_s * flops_per_token / 1e9:>9.1f} {peak / 1e9:>12.1f} "
           f"{results['train_fraction_of_peak']:>9.2f}   <- random full-length rows, {train_batch} x {seq}")
-    pre_tok_s, width, pre_model = pretraining_speed(args.preset, train_steps)
+    pre_tok_s, width, pre_model, _ = pretraining_speed(args.preset, train_steps)
     pre_flops = 6 * pre_model.num_params(active_only=True) + 12 * cfg.n_layers * cfg.d_model * width
     results |= {"pretrain_tok_s": pre_tok_s, "pretrain_mean_width": width,
                 "pretrain_fraction_of_peak": pre_tok_s * pre_flops / peak}
     print(f"{pre_tok_s:>10.0f} {pre_tok_s * pre_flops / 1e9:>9.1f} {peak / 1e9:>12.1f} "
           f"{results['pretrain_fraction_of_peak']:>9.2f}   <- pretraining as it runs: batch 32 of the base corpus, "
           f"rows {width:.0f} wide")
+    if args.compile:
+        try:
+            compiled_tok_s, _, _, warmup_seconds = pretraining_speed(args.preset, train_steps, compiled=True, warmup=20)
+        except Exception as error:  # no C++ compiler, or an unsupported platform
+            print(f"torch.compile unavailable here ({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+        else:
+            results |= {"pretrain_compiled_tok_s": compiled_tok_s, "pretrain_compile_warmup_s": warmup_seconds,
+                        "pretrain_compiled_fraction_of_peak": compiled_tok_s * pre_flops / peak}
+            print(f"{compiled_tok_s:>10.0f} {compiled_tok_s * pre_flops / 1e9:>9.1f} {peak / 1e9:>12.1f} "
+                  f"{results['pretrain_compiled_fraction_of_peak']:>9.2f}   <- the same, forward compiled: "
+                  f"{compiled_tok_s / pre_tok_s:.2f}x eager, after {warmup_seconds:.0f} s of warm-up "
+                  f"(20 steps, the compiling)")
     if cfg.is_moe:
         torch.manual_seed(0)
         twin = dense_twin(cfg)

@@ -114,3 +114,21 @@ def test_compile_decode_bench_says_when_the_checkpoint_is_missing(capsys):
     import compile_decode
     code, err = run_cli(compile_decode.main, ["--ckpt", "/no/such/model.pt"], capsys)
     assert code == 2 and "no checkpoint" in err, err
+
+
+def test_sampler_bench_times_compiled_pretraining_or_says_it_cannot(capsys, monkeypatch):
+    import torch
+    real_peak = sampler_bench.matmul_peak_flops
+    monkeypatch.setattr(sampler_bench, "matmul_peak_flops", lambda: real_peak(n=256, repeats=1))
+    argv = ["--preset", "tiny", "--skip-generation", "--train-steps", "1", "--compile"]
+    monkeypatch.setattr(torch, "compile", lambda forward, **kwargs: forward)  # compiling is slow; the plumbing is the test
+    sampler_bench.main(argv)
+    assert "the same, forward compiled:" in capsys.readouterr().out
+
+    def no_compiler(forward, **kwargs):
+        def fails(*args, **kw):
+            raise RuntimeError("no C++ compiler found")
+        return fails
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    sampler_bench.main(argv)
+    assert "torch.compile unavailable here (RuntimeError: no C++ compiler found)" in capsys.readouterr().out
