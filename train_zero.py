@@ -73,7 +73,9 @@ def train(args, cfg: GRPOConfig, run: RunDir) -> None:
 
 
 def quick_eval(model, tokenizer, args, step: int) -> dict:
-    """A small held-out evaluation for the learning curves (training levels only)."""
+    """A small held-out evaluation for the learning curves (training levels only): a third of the
+    final evaluation's problems and k = 4, so a curve point costs little; the seed changes with the
+    step so that the curve is not one fixed set of samples."""
     result = evaluate_model(model, tokenizer, args.tasks, n_problems=max(4, args.eval_problems // 3), k=4,
                             include_hard=False, max_new_tokens=args.max_new_tokens + EVAL_EXTRA_TOKENS, seed=1000 + step)
     return {"step": step, **{f"eval_{k}": v for k, v in result["overall"].items() if isinstance(v, float)}}

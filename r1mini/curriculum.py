@@ -7,6 +7,10 @@ samples each pair in proportion to the chance that a group of G answers to it is
 1 − p^G − (1 − p)^G, never less than a small floor so that solved pairs are re-checked now and then.
 The same chances say what share of a batch of questions will carry a signal
 (`informative_share`): GRPO sizes its first round of sampling by it.
+
+Not in R1, which samples its prompts uniformly. It complements DAPO's dynamic sampling
+(grpo.sample_groups), which drops groups with no spread after sampling: the curriculum makes them
+rarer before.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ class Curriculum:
     tasks: tuple[str, ...]
     group_size: int = 8              # G of the GRPO run the curriculum serves
     min_weight: float = 0.15         # solved (or hopeless) pairs keep this weight, to be re-checked
-    momentum: float = 0.7
+    momentum: float = 0.7            # weight of the old pass rate in the moving average
     enabled: bool = True
     levels: dict | None = None  # task -> levels to practise (default: every training level)
     pass_rate: dict = field(default_factory=dict)  # "task-level" -> moving average of accuracy

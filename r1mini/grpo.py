@@ -151,6 +151,7 @@ def completion_batch(prompts, completions, pad_id, device):
     positions that predict completion tokens (the SFT collate, with the mask made explicit)."""
     inputs, targets = collate(list(zip(prompts, completions)), pad_id, device)
     mask = (targets != IGNORE).float()
+    # gather() cannot index with IGNORE (-100); those positions are masked out anyway
     return inputs, targets.masked_fill(targets == IGNORE, pad_id), mask
 
 
@@ -174,8 +175,9 @@ def grpo_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, ref_logprobs: 
               constant_norm: float | None = None) -> tuple[torch.Tensor, dict]:
     """The negated GRPO objective (to minimise) and diagnostics.
 
-    logprobs, old_logprobs, ref_logprobs, mask: (batch, time), one entry per completion token;
-    advantages: (batch,). Per token (DeepSeekMath eq. 3):
+    logprobs, old_logprobs, ref_logprobs, mask: (batch, time), one entry per position of the
+    prompt+completion rows, mask 1 where the position predicts a completion token (prompt and
+    padding count for nothing); advantages: (batch,). Per token (DeepSeekMath eq. 3):
         ρ = π_θ/π_old,   surrogate = min(ρ·A, clip(ρ, 1−ε_low, 1+ε_high)·A)
         KL = π_ref/π_θ − log(π_ref/π_θ) − 1          (k3: unbiased and ≥ 0)
         objective = surrogate − β·KL
@@ -212,7 +214,7 @@ def grpo_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, ref_logprobs: 
         loss = (per_token * mask).sum() / constant_norm
     n_tokens = mask.sum().clamp(min=1)
     with torch.no_grad():
-        was_clipped = (unclipped != clipped) & (clipped < unclipped)  # the min picked the clipped term
+        was_clipped = clipped < unclipped  # the min picked the clipped term
         stats = {"kl": float((kl * mask).sum() / n_tokens),
                  "clip_fraction": float((was_clipped.float() * mask).sum() / n_tokens),
                  "ratio_mean": float((ratio * mask).sum() / n_tokens)}

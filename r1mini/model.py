@@ -252,7 +252,7 @@ class Transformer(nn.Module):
             raise ValueError(f"sequence length {cache_pos + T} exceeds max_seq_len {self.cfg.max_seq_len}")
         if positions is None:
             positions = torch.arange(cache_pos, cache_pos + T, device=tokens.device)
-        cos = self.rope_cos[positions].unsqueeze(-3)  # (1 or B, 1, T, head_dim/2), broadcasts over heads
+        cos = self.rope_cos[positions].unsqueeze(-3)  # (1, T, hd/2) or (B, 1, T, hd/2): broadcasts over heads
         sin = self.rope_sin[positions].unsqueeze(-3)
         attn_mask = None
         if key_mask is not None or cache_pos > 0:

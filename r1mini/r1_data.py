@@ -5,6 +5,7 @@
                       readable (every step parsed, each column worked exactly once, one language),
                       then rewrite it for a reader: the reasoning in the *question's* language, a
                       self-check, and a summary after </think>;
+  2. reasoning RL     `r1_rewards`: accuracy + readable format + language consistency (GRPO, grpo.py);
   3. rejection        `rejection_reason`: keep Dev2's answers that are right, complete (readable
      sampling         format), not repetitive and entirely in the question's language, at most a few
                       per question; `non_reasoning_example`: trivial questions answered directly,

@@ -91,8 +91,9 @@ def generate(model, prompts: list[list[int]], max_new_tokens: int, temperature: 
 
     Returns new_tokens: list[list[int]], each ending with its stop token if it produced one; with
     return_logprobs also logprobs: list[list[float]], the log-probability with which each token was
-    drawn (softmax(logits / temperature), within the top-p nucleus) — what GRPO's ratio and KL are
-    about, and what `grpo.completion_logprobs` recomputes with a full forward pass. stop_tokens / pad_id default to the tokenizer's eot_id / pad_id.
+    drawn (softmax(logits / temperature), within the top-p nucleus). GRPO does not use them: it
+    recomputes every log-probability with a full forward pass (`grpo.completion_logprobs`), which the
+    tests check these equal. stop_tokens / pad_id default to the tokenizer's eot_id / pad_id.
     A generator for sampling must live on the model's device.
     """
     if stop_tokens is None or pad_id is None:
