@@ -7,9 +7,9 @@ question out at length, even 3+4. R1 repairs that in four stages, each measured 
                               them into the question's language with a self-check and a summary,
                               SFT the *base* on them
   2. reasoning RL → Dev2      GRPO from Dev1: accuracy + format + language consistency
-  3. rejection sampling → Dev3  sample Dev2, keep right, complete, non-repetitive, language-consistent
-                              answers; add trivial questions answered with an empty think (the
-                              paper's "hello"); SFT the *base* again
+  3. rejection sampling → Dev3  sample Dev2, keep right, complete, non-repetitive, sound (a self-check
+                              of its own steps), language-consistent answers; add trivial questions
+                              answered with an empty think (the paper's "hello"); SFT the *base* again
   4. all-scenario RL → R1     GRPO from Dev3 over every training level; on trivial questions a
                               "right and brief" rule, switched on only for the last part
 

@@ -7,8 +7,8 @@
                       self-check, and a summary after </think>;
   2. reasoning RL     `r1_rewards`: accuracy + readable format + language consistency (GRPO, grpo.py);
   3. rejection        `rejection_reason`: keep Dev2's answers that are right, complete (readable
-     sampling         format), not repetitive and entirely in the question's language, at most a few
-                      per question; `non_reasoning_example`: trivial questions answered directly,
+     sampling         format, stopped), not repetitive, sound (self-checks right, one conclusion)
+                      and entirely in the question's language, at most a few per question; `non_reasoning_example`: trivial questions answered directly,
                       with an empty think (the paper's "hello" gets no chain of thought);
   4. all-scenario RL  `helpfulness_rule`: right *and* brief on trivial questions.
 
@@ -26,10 +26,10 @@ import re
 from collections import Counter
 
 from r1mini.corpus import render_completion, render_prompt
-from r1mini.rewards import (accuracy_reward, format_reward, language_consistency, language_reward,
+from r1mini.rewards import (END_OF_TEXT, accuracy_reward, format_reward, language_consistency, language_reward,
                             language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.tasks import (CHECK_TEXT, FINAL_TEXT, LOGIC_OPS_ZH, STEP_TEXT, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, _render,
-                          generate_problem, trace, write_spelled_operands)
+                          generate_problem, trace, verify, write_spelled_operands)
 
 # One regex per step template of tasks.STEP_TEXT (either language), place name optional: R1-Zero
 # may drop it. The named groups are the trace fields that decide whether a step is right.
@@ -46,7 +46,7 @@ _OPS_FROM_ZH = {zh: en for en, zh in LOGIC_OPS_ZH.items()}
 _SENTENCE_END = re.compile(r"(?<=[.。])\s*")
 _CHECK_OR_WAIT = re.compile(r"^(?:Let me check|检查一下|Wait|等等)|^(?:Yes\.|对。)$")
 _SPELLED = re.compile(r"^(?:[a-z -]+ \d)+ (?:plus|times) .*\.$|^(?:[\u4e00-\u9fff]+位\d)+[加乘].*。$")
-_FINAL = re.compile(r"^(?:So the answer is \S+\.|所以答案是\S+。)$")
+_FINAL = re.compile(r"^(?:So the answer is (?P<en>\S+)\.|所以答案是(?P<zh>\S+)。)$")
 
 # The summary after </think> is the conclusion line again, for the reader: a model this small copies a
 # sentence it already writes reliably, while a new sentence ("Summary: 57+384 = 441.", spelled letter
@@ -69,8 +69,7 @@ def parse_reasoning(task: str, reasoning: str) -> tuple[list[dict], Counter]:
             continue
         match = next((m for pattern in STEP_PATTERNS[task] if (m := pattern.fullmatch(sentence))), None)
         if match:
-            step = {k: (int(v) if v.isdigit() else _OPS_FROM_ZH.get(v, v)) for k, v in match.groupdict().items()}
-            steps.append(step)
+            steps.append(step_fields(match))
             kinds["step"] += 1
         elif _SPELLED.match(sentence):
             kinds["spelled"] += 1
@@ -81,6 +80,11 @@ def parse_reasoning(task: str, reasoning: str) -> tuple[list[dict], Counter]:
     return steps, kinds
 
 
+def step_fields(match: re.Match) -> dict:
+    """A matched step as trace() writes it: numbers as ints, operators in English."""
+    return {k: (int(v) if v.isdigit() else _OPS_FROM_ZH.get(v, v)) for k, v in match.groupdict().items()}
+
+
 def works_the_algorithm(problem: Problem, steps: list[dict]) -> bool:
     """The parsed steps are exactly the school algorithm's: every column (or operator) once, in
     order, each right. This is the 'no repetition, nothing skipped' test of both filters."""
@@ -88,6 +92,35 @@ def works_the_algorithm(problem: Problem, steps: list[dict]) -> bool:
     return len(steps) == len(expected) and all(
         all(want[key] == (str(value) if isinstance(want[key], str) else value) for key, value in got.items())
         for got, want in zip(steps, expected))
+
+
+def concludes_soundly(problem: Problem, reasoning: str, summary: str) -> bool:
+    """What the step test does not read: each self-check re-checks one of this problem's own steps,
+    right, as tasks.CHECK_TEXT writes it (in either language; the language filter comes next); no
+    "wait" (a clean answer has no slip to catch); exactly one conclusion, and it and the summary
+    (if any) state the answer. Without this, rejection sampling kept Dev2 answers whose check quoted
+    no step of the problem, a step under another column's name, or a false one: 953 of the 2,771
+    reasoning answers of one run's Dev3 data, which Dev3 then learned to write."""
+    expected, _ = trace(problem)
+    squeeze = lambda text: text.replace(" ", "")  # noqa: E731  (the splitter drops the space after "12.")
+    own_checks = {squeeze(_render(CHECK_TEXT, problem.task, language, step)) for step in expected for language in ("en", "zh")}
+    parts, conclusions, i = sentences(reasoning), 0, 0
+    while i < len(parts):
+        if parts[i].startswith(("Let me check", "检查一下")):  # a check is two sentences: the step, "Yes."
+            if squeeze("".join(parts[i:i + 2])) not in own_checks:
+                return False
+            i += 2
+            continue
+        if parts[i].startswith(("Wait", "等等")) or parts[i] in ("Yes.", "对。"):
+            return False
+        if match := _FINAL.match(parts[i]):
+            conclusions += 1
+            if not verify(match["en"] or match["zh"], problem.answer):
+                return False
+        i += 1
+    if summary and not ((match := _FINAL.match(summary)) and verify(match["en"] or match["zh"], problem.answer)):
+        return False
+    return conclusions == 1
 
 
 def readable_reasoning(problem: Problem, rng: random.Random) -> str:
@@ -129,11 +162,15 @@ def cold_start_example(problem: Problem, zero_completion: str, rng: random.Rando
 
 def rejection_reason(problem: Problem, completion: str, summary: bool = True) -> str | None:
     """Why rejection sampling drops a Dev2 answer (the first filter it fails), or None to keep it:
-    wrong; incomplete (not the readable format, or a worked answer without its summary — with
-    summary=False, as distillation from R1-Zero needs, just not the template); repetitive (its steps
-    are not the algorithm's, each column once); language (a word outside the question's language)."""
+    wrong; incomplete (no end-of-text, or not the readable format, or a worked answer without its
+    summary — with summary=False, as distillation from R1-Zero needs, just not the template);
+    repetitive (its steps are not the algorithm's, each column once); unsound (a wrong self-check,
+    a "wait", or not one conclusion stating the answer: `concludes_soundly`); language (a word
+    outside the question's language)."""
     if not accuracy_reward(completion, problem.answer):
         return "wrong"
+    if not completion.endswith(END_OF_TEXT):  # cut off by max_new_tokens: SFT on it would teach not to stop
+        return "incomplete"
     reasoning = reasoning_text(completion)
     steps, kinds = parse_reasoning(problem.task, reasoning)
     worked = problem.level != TRIVIAL_LEVEL or not is_brief(completion)
@@ -143,6 +180,8 @@ def rejection_reason(problem: Problem, completion: str, summary: bool = True) ->
         return "incomplete"
     if worked and (kinds["other"] or not works_the_algorithm(problem, steps)):
         return "repetitive"
+    if worked and not concludes_soundly(problem, reasoning, summary_text(completion)):
+        return "unsound"
     if thinks(completion) and language_consistency(completion, problem.language) < 1.0:  # no think: no language
         return "language"
     return None

@@ -96,6 +96,29 @@ def test_each_rejection_filter_keeps_and_drops_hand_made_cases():
     assert rejection_reason(Problem("add", 3, "57+384", "441", "en"), readable) == "language"
 
 
+def test_the_rejection_filter_reads_the_self_check_the_conclusion_and_the_stop():
+    readable = readable_completion(ADD, random.Random(0))   # 57+384 in Chinese, one self-check
+    check = readable[readable.index("检查一下"):readable.index("对。") + 2]
+    assert rejection_reason(ADD, readable) is None
+    unsound = {
+        "a false check": "检查一下个位：7加4加0得12。对。",
+        "a true sum of no column of 57+384": "检查一下个位：8加0加0得08。对。",
+        "a step of the problem under another column's name": check.replace("个位", "千位").replace("十位", "千位").replace("百位", "千位"),
+        "a wait": "等等，7加4加0是11，不是12。 " + check,
+        "a confirmation with no check": "对。",
+        "a second conclusion": "所以答案是441。 " + check,
+        "a conclusion with another answer": "所以答案是442。 " + check,
+    }
+    for name, replacement in unsound.items():
+        completion = readable.replace(check, replacement)
+        assert rejection_reason(ADD, completion) == "unsound", (name, completion)
+    wrong_summary = readable.replace("</think> 所以答案是441。", "</think> 所以答案是442。")
+    assert rejection_reason(ADD, wrong_summary) == "unsound"
+    assert rejection_reason(ADD, readable.replace("所以答案是441。 检查", "检查")) == "unsound"   # no conclusion
+    cut_off = readable.removesuffix("<|endoftext|>")   # stopped by max_new_tokens right after </answer>
+    assert accuracy_reward(cut_off, "441") == 1.0 and rejection_reason(ADD, cut_off) == "incomplete"
+
+
 def test_non_reasoning_examples_answer_without_a_think_and_pass_every_filter():
     rng = random.Random(0)
     for task in TASK_NAMES:
