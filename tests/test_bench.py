@@ -132,3 +132,22 @@ def test_sampler_bench_times_compiled_pretraining_or_says_it_cannot(capsys, monk
     monkeypatch.setattr(torch, "compile", no_compiler)
     sampler_bench.main(argv)
     assert "torch.compile unavailable here (RuntimeError: no C++ compiler found)" in capsys.readouterr().out
+
+
+def test_check_soundness_bench_counts_the_checks_that_check(tmp_path, capsys):
+    import random
+
+    import check_soundness
+
+    from r1mini.r1_data import readable_completion
+    from r1mini.tasks import Problem
+    problem = Problem("add", 3, "57+384", "441", "zh")
+    sound = readable_completion(problem, random.Random(0))
+    check = sound[sound.index("检查一下"):sound.index("对。") + 2]
+    garbled = sound.replace(check, "检查一下个位：8加0加0得08。对。")
+    unchecked = sound.replace(check, "")
+    records = [{"question": problem.question, "completion": c, "correct": 1.0} for c in (sound, garbled, unchecked)]
+    assert check_soundness.soundness(records, {problem.question: problem}) == {
+        "right answers that think": 3, "with a self-check": 2, "sound": 1}
+    code, err = run_cli(check_soundness.main, ["--ckpt", "/no/such/model.pt", "--problems", "1", "--k", "1"], capsys)
+    assert code == 2 and "no checkpoint" in err, err
