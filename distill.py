@@ -101,7 +101,7 @@ def pretrained_student(args) -> Path:
 
 def teacher_data(args, run: RunDir) -> list[tuple[list[int], list[int]]]:
     """The teacher's verified answers as (prompt ids, completion ids): R1's rejection-sampling filter
-    (right, complete, not repetitive, sound, all in the question's language), distinct answers only."""
+    (right, complete, not repetitive, all in the question's language), distinct answers only."""
     directory = run.dir / "teacher_data"
 
     def build(stage: RunDir):

@@ -7,9 +7,9 @@ question out at length, even 3+4. R1 repairs that in four stages, each measured 
                               them into the question's language with a self-check and a summary,
                               SFT the *base* on them
   2. reasoning RL → Dev2      GRPO from Dev1: accuracy + format + language consistency
-  3. rejection sampling → Dev3  sample Dev2, keep right, complete, non-repetitive, sound (a self-check
-                              of its own steps), language-consistent answers; add trivial questions
-                              answered with an empty think (the paper's "hello"); SFT the *base* again
+  3. rejection sampling → Dev3  sample Dev2, keep right, complete, non-repetitive, language-consistent
+                              answers (--sound-checks: and a self-check of their own steps); add trivial
+                              questions answered with an empty think (the paper's "hello"); SFT the *base* again
   4. all-scenario RL → R1     GRPO from Dev3 over every training level; on trivial questions a
                               "right and brief" rule, switched on only for the last part
 
@@ -103,7 +103,7 @@ def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
         policy, tokenizer, _ = load_checkpoint(dev2, args.device)
         problems = training_problems(args, args.rejection_prompts, "rejection", include_trivial=False)
         answers = sample_answers(policy, tokenizer, problems, args.rejection_samples, args.temperature, args)
-        kept, counts = filter_answers(answers, per_question=args.rejection_keep)
+        kept, counts = filter_answers(answers, per_question=args.rejection_keep, sound_checks=args.sound_checks)
         # Non-reasoning data (the paper: ~200k of 800k): trivial questions answered without working.
         n_trivial = round(len(kept) * args.non_reasoning_share / (1 - args.non_reasoning_share))
         trivial = [(p, non_reasoning_example(p)) for p in training_problems(args, n_trivial, "trivial", only_trivial=True)]

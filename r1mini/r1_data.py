@@ -7,8 +7,8 @@
                       self-check, and a summary after </think>;
   2. reasoning RL     `r1_rewards`: accuracy + readable format + language consistency (GRPO, grpo.py);
   3. rejection        `rejection_reason`: keep Dev2's answers that are right, complete (readable
-     sampling         format, stopped), not repetitive, sound (self-checks right, one conclusion)
-                      and entirely in the question's language, at most a few per question; `non_reasoning_example`: trivial questions answered directly,
+     sampling         format), not repetitive and entirely in the question's language (optionally
+                      also sound: `concludes_soundly`), at most a few per question; `non_reasoning_example`: trivial questions answered directly,
                       with an empty think (the paper's "hello" gets no chain of thought);
   4. all-scenario RL  `helpfulness_rule`: right *and* brief on trivial questions.
 
@@ -98,9 +98,9 @@ def concludes_soundly(problem: Problem, reasoning: str, summary: str) -> bool:
     """What the step test does not read: each self-check re-checks one of this problem's own steps,
     right, as tasks.CHECK_TEXT writes it (in either language; the language filter comes next); no
     "wait" (a clean answer has no slip to catch); exactly one conclusion, and it and the summary
-    (if any) state the answer. Without this, rejection sampling kept Dev2 answers whose check quoted
+    (if any) state the answer. Without it, rejection sampling keeps Dev2 answers whose check quotes
     no step of the problem, a step under another column's name, or a false one: 953 of the 2,771
-    reasoning answers of one run's Dev3 data, which Dev3 then learned to write."""
+    reasoning answers of the README run's Dev3 data."""
     expected, _ = trace(problem)
     squeeze = lambda text: text.replace(" ", "")  # noqa: E731  (the splitter drops the space after "12.")
     own_checks = {squeeze(_render(CHECK_TEXT, problem.task, language, step)) for step in expected for language in ("en", "zh")}
@@ -160,16 +160,17 @@ def cold_start_example(problem: Problem, zero_completion: str, rng: random.Rando
     return readable_completion(problem, rng), "kept"
 
 
-def rejection_reason(problem: Problem, completion: str, summary: bool = True) -> str | None:
+def rejection_reason(problem: Problem, completion: str, summary: bool = True, sound_checks: bool = False) -> str | None:
     """Why rejection sampling drops a Dev2 answer (the first filter it fails), or None to keep it:
-    wrong; incomplete (no end-of-text, or not the readable format, or a worked answer without its
-    summary — with summary=False, as distillation from R1-Zero needs, just not the template);
-    repetitive (its steps are not the algorithm's, each column once); unsound (a wrong self-check,
-    a "wait", or not one conclusion stating the answer: `concludes_soundly`); language (a word
-    outside the question's language)."""
+    wrong; incomplete (not the readable format, or a worked answer without its summary — with
+    summary=False, as distillation from R1-Zero needs, just not the template); repetitive (its steps
+    are not the algorithm's, each column once); language (a word outside the question's language).
+    With sound_checks also: incomplete if cut off before its end-of-text, and unsound if its
+    self-check, conclusion or summary fails `concludes_soundly` (train_r1.py --sound-checks; off by
+    default, because at this scale it costs accuracy: README, "R1")."""
     if not accuracy_reward(completion, problem.answer):
         return "wrong"
-    if not completion.endswith(END_OF_TEXT):  # cut off by max_new_tokens: SFT on it would teach not to stop
+    if sound_checks and not completion.endswith(END_OF_TEXT):  # cut off by max_new_tokens: SFT would teach not to stop
         return "incomplete"
     reasoning = reasoning_text(completion)
     steps, kinds = parse_reasoning(problem.task, reasoning)
@@ -180,7 +181,7 @@ def rejection_reason(problem: Problem, completion: str, summary: bool = True) ->
         return "incomplete"
     if worked and (kinds["other"] or not works_the_algorithm(problem, steps)):
         return "repetitive"
-    if worked and not concludes_soundly(problem, reasoning, summary_text(completion)):
+    if sound_checks and worked and not concludes_soundly(problem, reasoning, summary_text(completion)):
         return "unsound"
     if thinks(completion) and language_consistency(completion, problem.language) < 1.0:  # no think: no language
         return "language"
@@ -268,14 +269,14 @@ def deduplicate(pairs: list[tuple[Problem, str]], per_question: int) -> list[tup
     return out
 
 
-def filter_answers(answers: list[tuple[Problem, str]], per_question: int,
-                   summary: bool = True) -> tuple[list[tuple[Problem, str]], dict]:
+def filter_answers(answers: list[tuple[Problem, str]], per_question: int, summary: bool = True,
+                   sound_checks: bool = False) -> tuple[list[tuple[Problem, str]], dict]:
     """Rejection sampling's filter (R1's Dev3 data, and distillation's teacher data): keep the answers
     `rejection_reason` accepts, distinct and at most `per_question` per question. Returns (kept,
     counts): what each filter removed and the keep rate per level; a level never solved drops out."""
     kept, removed, per_level = [], Counter(), {}
     for problem, completion in answers:
-        reason = rejection_reason(problem, completion, summary)
+        reason = rejection_reason(problem, completion, summary, sound_checks)
         removed[reason or "kept"] += 1
         per_level.setdefault(f"{problem.task}-{problem.level}", [0, 0])[0] += 1
         if reason is None:

@@ -1,4 +1,5 @@
 """R1 (train_r1.py, r1mini/r1_data.py): the rewriter, the filters, the rules, and the script end to end."""
+import functools
 import json
 import random
 
@@ -96,10 +97,13 @@ def test_each_rejection_filter_keeps_and_drops_hand_made_cases():
     assert rejection_reason(Problem("add", 3, "57+384", "441", "en"), readable) == "language"
 
 
-def test_the_rejection_filter_reads_the_self_check_the_conclusion_and_the_stop():
+def test_with_sound_checks_the_rejection_filter_reads_the_self_check_the_conclusion_and_the_stop():
     readable = readable_completion(ADD, random.Random(0))   # 57+384 in Chinese, one self-check
     check = readable[readable.index("检查一下"):readable.index("对。") + 2]
-    assert rejection_reason(ADD, readable) is None
+    assert rejection_reason(ADD, readable, sound_checks=True) is None
+    garbled = readable.replace(check, "检查一下个位：8加0加0得08。对。")
+    assert rejection_reason(ADD, garbled) is None   # the default reads the steps and the answer only
+    strict = functools.partial(rejection_reason, sound_checks=True)
     unsound = {
         "a false check": "检查一下个位：7加4加0得12。对。",
         "a true sum of no column of 57+384": "检查一下个位：8加0加0得08。对。",
@@ -111,12 +115,12 @@ def test_the_rejection_filter_reads_the_self_check_the_conclusion_and_the_stop()
     }
     for name, replacement in unsound.items():
         completion = readable.replace(check, replacement)
-        assert rejection_reason(ADD, completion) == "unsound", (name, completion)
+        assert strict(ADD, completion) == "unsound", (name, completion)
     wrong_summary = readable.replace("</think> 所以答案是441。", "</think> 所以答案是442。")
-    assert rejection_reason(ADD, wrong_summary) == "unsound"
-    assert rejection_reason(ADD, readable.replace("所以答案是441。 检查", "检查")) == "unsound"   # no conclusion
+    assert strict(ADD, wrong_summary) == "unsound"
+    assert strict(ADD, readable.replace("所以答案是441。 检查", "检查")) == "unsound"   # no conclusion
     cut_off = readable.removesuffix("<|endoftext|>")   # stopped by max_new_tokens right after </answer>
-    assert accuracy_reward(cut_off, "441") == 1.0 and rejection_reason(ADD, cut_off) == "incomplete"
+    assert accuracy_reward(cut_off, "441") == 1.0 and strict(ADD, cut_off) == "incomplete"
 
 
 def test_non_reasoning_examples_answer_without_a_think_and_pass_every_filter():
