@@ -9,9 +9,10 @@ baseline. Reading order, which is also the order of one RL step:
                            of groups whose rewards differ (an all-equal group has no signal)
   3. group_advantages      A_i = (r_i − mean(r)) / std(r) within each group  (outcome supervision)
   4. completion_logprobs   log π(o_t | q, o_<t) under softmax(logits / T), the distribution the
-                           tokens were actually drawn from
+                           tokens were actually drawn from (on completion_batch's padded rows)
   5. grpo_loss             clipped-ratio surrogate − β·KL(π_θ‖π_ref), k3 estimator  (the objective J)
-  6. grpo_step             1-5, then μ gradient steps
+  6. accumulate_gradient   ∇ of the batch's loss, summed over chunks of rows (chunk_share weighs them)
+  7. grpo_step             1-6, then μ gradient steps;  train_grpo: the loop of steps (with resume)
 
 Every RL stage calls `grpo_step`, so the loss lives in exactly one place. Routing during RL: the
 MoE router is part of the policy and learns only from the RL objective — no balance loss, no bias
@@ -250,38 +251,49 @@ def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[
         ref_logprobs = completion_logprobs(ref_model, inputs, targets, cfg.temperature) if cfg.kl_coef else None
         old_logprobs = completion_logprobs(policy, inputs, targets, cfg.temperature) if cfg.updates_per_batch > 1 else None
     policy.train()
-    n_chunks = math.ceil(inputs.numel() / cfg.update_chunk_tokens) if cfg.update_chunk_tokens else 1
-    chunk_rows = math.ceil(len(inputs) / n_chunks)
-    chunks = [slice(start, start + chunk_rows) for start in range(0, len(inputs), chunk_rows)]
-    n_tokens = mask.sum()
     with timer("update"):
         for _ in range(cfg.updates_per_batch):
-            # The batch's gradient, accumulated over chunks of rows: the same sum, a fraction of the
-            # activation memory (a 128 x 125-token batch kept ~0.9 GB of activations for backward).
             optimizer.zero_grad(set_to_none=True)
-            totals = {"loss": 0.0, "entropy": 0.0}
-            for rows in chunks:
-                with autocast(device):
-                    logprobs, entropy = completion_logprobs(policy, inputs[rows], targets[rows], cfg.temperature,
-                                                            with_entropy=True)
-                    old = logprobs.detach() if old_logprobs is None else old_logprobs[rows]
-                    ref = None if ref_logprobs is None else ref_logprobs[rows]
-                    loss, loss_stats = grpo_loss(logprobs, old, ref, advantages[rows].to(device), mask[rows],
-                                                 cfg.clip_eps, cfg.kl_coef, cfg.clip_eps_high, cfg.aggregation,
-                                                 cfg.prompts_per_step * cfg.group_size * cfg.max_new_tokens)
-                check_finite(loss, step, hint="lower --lr or raise --kl-coef")
-                share = chunk_share(cfg.aggregation, mask[rows], mask)
-                (loss * share).backward()
-                token_share = float(mask[rows].sum() / n_tokens)
-                totals["loss"] += float(loss.detach()) * share
-                totals["entropy"] += float((entropy * mask[rows]).sum() / n_tokens)
-                for key, value in loss_stats.items():  # token means: weighted by the chunk's tokens
-                    totals[key] = totals.get(key, 0.0) + value * token_share
+            totals = accumulate_gradient(policy, inputs, targets, mask, advantages.to(device), old_logprobs,
+                                         ref_logprobs, cfg, device, step)
             grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.grad_clip)
             optimizer.step()
     policy.eval()
-    return {**stats, **totals, "grad_norm": float(grad_norm), "updated": 1.0, "tokens_trained": float(n_tokens),
+    return {**stats, **totals, "grad_norm": float(grad_norm), "updated": 1.0, "tokens_trained": float(mask.sum()),
             **timer.times}, sampled
+
+
+def accumulate_gradient(policy, inputs, targets, mask, advantages, old_logprobs, ref_logprobs, cfg: GRPOConfig,
+                        device, step: int) -> dict:
+    """Backpropagate the whole batch's grpo_loss, chunk of rows by chunk of rows: the same gradient
+    sum, a fraction of the activation memory (a 128 x 125-token batch kept ~0.9 GB of activations for
+    its backward). old_logprobs None: one update per batch, so π_old is π_θ detached (ρ = 1).
+    Returns the batch's loss and diagnostics (token means)."""
+    n_chunks = math.ceil(inputs.numel() / cfg.update_chunk_tokens) if cfg.update_chunk_tokens else 1
+    chunk_rows = math.ceil(len(inputs) / n_chunks)
+    n_tokens = mask.sum()
+    # Dr. GRPO's constant: the most completion tokens a batch could hold (used by aggregation "constant")
+    max_batch_tokens = cfg.prompts_per_step * cfg.group_size * cfg.max_new_tokens
+    totals = {"loss": 0.0, "entropy": 0.0}
+    for start in range(0, len(inputs), chunk_rows):
+        rows = slice(start, start + chunk_rows)
+        with autocast(device):
+            logprobs, entropy = completion_logprobs(policy, inputs[rows], targets[rows], cfg.temperature,
+                                                    with_entropy=True)
+            old = logprobs.detach() if old_logprobs is None else old_logprobs[rows]
+            ref = None if ref_logprobs is None else ref_logprobs[rows]
+            loss, loss_stats = grpo_loss(logprobs, old, ref, advantages[rows], mask[rows], clip_eps=cfg.clip_eps,
+                                         kl_coef=cfg.kl_coef, clip_eps_high=cfg.clip_eps_high,
+                                         aggregation=cfg.aggregation, constant_norm=max_batch_tokens)
+        check_finite(loss, step, hint="lower --lr or raise --kl-coef")
+        share = chunk_share(cfg.aggregation, mask[rows], mask)
+        (loss * share).backward()
+        token_share = float(mask[rows].sum() / n_tokens)
+        totals["loss"] += float(loss.detach()) * share
+        totals["entropy"] += float((entropy * mask[rows]).sum() / n_tokens)
+        for key, value in loss_stats.items():  # token means: weighted by the chunk's tokens
+            totals[key] = totals.get(key, 0.0) + value * token_share
+    return totals
 
 
 def train_grpo(policy, ref_model, tokenizer, cfg: GRPOConfig, run, steps: int, curriculum,
