@@ -88,8 +88,11 @@ def format_reward(completion: str, summary: bool = False, empty_think: bool = Fa
     if text is None or any(text.count(tag) != 1 for tag in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)):
         return 0.0
     match = _FORMAT.fullmatch(text)
-    think_ok = _has_content(match["think"]) or (empty_think and not match["think"].strip(_SPACE)) if match else False
-    if not match or not (think_ok and _has_content(match["answer"])):
+    if not match:
+        return 0.0
+    think, answer = match["think"], match["answer"]
+    think_ok = _has_content(think) or (empty_think and not think.strip(_SPACE))
+    if not (think_ok and _has_content(answer)):
         return 0.0
     return float(summary or not match["summary"].strip(_SPACE))
 
