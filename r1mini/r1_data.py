@@ -8,8 +8,9 @@
   2. reasoning RL     `r1_rewards`: accuracy + readable format + language consistency (GRPO, grpo.py);
   3. rejection        `rejection_reason`: keep Dev2's answers that are right, complete (readable
      sampling         format), not repetitive and entirely in the question's language (optionally
-                      also sound: `concludes_soundly`), at most a few per question; `non_reasoning_example`: trivial questions answered directly,
-                      with an empty think (the paper's "hello" gets no chain of thought);
+                      also sound: `concludes_soundly`), at most a few per question;
+                      `non_reasoning_example`: trivial questions answered directly, with an empty
+                      think (the paper's "hello" gets no chain of thought);
   4. all-scenario RL  `helpfulness_rule`: right *and* brief on trivial questions.
 
 Both sampling stages, and distillation's teacher data (distill.py), draw their questions with
@@ -69,7 +70,7 @@ def parse_reasoning(task: str, reasoning: str) -> tuple[list[dict], Counter]:
             continue
         match = next((m for pattern in STEP_PATTERNS[task] if (m := pattern.fullmatch(sentence))), None)
         if match:
-            steps.append(step_fields(match))
+            steps.append({k: (int(v) if v.isdigit() else _OPS_FROM_ZH.get(v, v)) for k, v in match.groupdict().items()})
             kinds["step"] += 1
         elif _SPELLED.match(sentence):
             kinds["spelled"] += 1
@@ -78,11 +79,6 @@ def parse_reasoning(task: str, reasoning: str) -> tuple[list[dict], Counter]:
         else:
             kinds["other"] += 1
     return steps, kinds
-
-
-def step_fields(match: re.Match) -> dict:
-    """A matched step as trace() writes it: numbers as ints, operators in English."""
-    return {k: (int(v) if v.isdigit() else _OPS_FROM_ZH.get(v, v)) for k, v in match.groupdict().items()}
 
 
 def works_the_algorithm(problem: Problem, steps: list[dict]) -> bool:
