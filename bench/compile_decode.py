@@ -34,6 +34,11 @@ from r1mini.harness import ArgumentParser, int_range  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 
 
+def compile_unavailable(error: Exception) -> str:
+    """The one line a bench prints when torch.compile fails here (no C++ compiler, unsupported platform)."""
+    return f"torch.compile unavailable here ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+
+
 def build_model(kind: str) -> Transformer:
     if kind == "dense":
         return r1mini_dense()
@@ -87,7 +92,7 @@ def time_generate(ckpt: str, questions: int) -> int:
     try:
         first_seconds, _ = timed()
     except Exception as error:  # no C++ compiler, or an unsupported platform
-        print(f"torch.compile unavailable here ({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+        print(compile_unavailable(error))
         return 0
     compiled_seconds, compiled_answers = min(timed(), timed(), key=lambda result: result[0])
     print(f"compiled  {compiled_seconds:6.2f} s  ({new_tokens / compiled_seconds:,.0f} new tokens/s), "
@@ -124,7 +129,7 @@ def main(argv=None) -> int:
     try:
         first_seconds, _ = decode(compiled, model, tokens, args.prompt_len)
     except Exception as error:  # no C++ compiler, or an unsupported platform
-        print(f"torch.compile unavailable here ({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+        print(compile_unavailable(error))
         return 0
     compiled_seconds, compiled_logits = min((decode(compiled, model, tokens, args.prompt_len) for _ in range(2)),
                                             key=lambda result: result[0])

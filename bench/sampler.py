@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from compile_decode import compile_unavailable  # noqa: E402
 from r1mini.config import PRESETS, model_config  # noqa: E402
 from r1mini.harness import ArgumentParser, int_range, make_optimizer  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
@@ -165,7 +166,7 @@ def main(argv=None):
         try:
             compiled_tok_s, _, _, warmup_seconds = pretraining_speed(args.preset, train_steps, compiled=True, warmup=20)
         except Exception as error:  # no C++ compiler, or an unsupported platform
-            print(f"torch.compile unavailable here ({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+            print(compile_unavailable(error))
         else:
             results |= {"pretrain_compiled_tok_s": compiled_tok_s, "pretrain_compile_warmup_s": warmup_seconds,
                         "pretrain_compiled_fraction_of_peak": compiled_tok_s * pre_flops / peak}

@@ -47,6 +47,7 @@ _OPS_FROM_ZH = {zh: en for en, zh in LOGIC_OPS_ZH.items()}
 _SENTENCE_END = re.compile(r"(?<=[.。])\s*")
 _CHECK_OR_WAIT = re.compile(r"^(?:Let me check|检查一下|Wait|等等)|^(?:Yes\.|对。)$")
 _SPELLED = re.compile(r"^(?:[a-z -]+ \d)+ (?:plus|times) .*\.$|^(?:[\u4e00-\u9fff]+位\d)+[加乘].*。$")
+CHECK_OPENINGS = ("Let me check", "检查一下")  # how tasks.CHECK_TEXT's self-check starts, per language
 _FINAL = re.compile(r"^(?:So the answer is (?P<en>\S+)\.|所以答案是(?P<zh>\S+)。)$")
 
 # The summary after </think> is the conclusion line again, for the reader: a model this small copies a
@@ -102,7 +103,7 @@ def concludes_soundly(problem: Problem, reasoning: str, summary: str) -> bool:
     own_checks = {squeeze(_render(CHECK_TEXT, problem.task, language, step)) for step in expected for language in ("en", "zh")}
     parts, conclusions, i = sentences(reasoning), 0, 0
     while i < len(parts):
-        if parts[i].startswith(("Let me check", "检查一下")):  # a check is two sentences: the step, "Yes."
+        if parts[i].startswith(CHECK_OPENINGS):  # a check is two sentences: the step, "Yes."
             if squeeze("".join(parts[i:i + 2])) not in own_checks:
                 return False
             i += 2

@@ -72,6 +72,13 @@ def test_sampling_rounds_bench_rejects_bad_flags(argv, message, capsys):
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
+def no_compiler(*args, **kwargs):
+    """Stands in for torch.compile on a machine without a C++ compiler: the compiled function fails."""
+    def fails(*a, **k):
+        raise RuntimeError("no C++ compiler found")
+    return fails
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--batch", "0"], "--batch"), (["--new-tokens", "0"], "--new-tokens"), (["--model", "huge"], "invalid choice"),
     (["--prompt-len", "0"], "--prompt-len"),
@@ -86,10 +93,6 @@ def test_compile_decode_bench_times_eager_and_says_when_compile_is_unavailable(c
     import compile_decode
     import torch
 
-    def no_compiler(*args, **kwargs):
-        def fails(*a, **k):
-            raise RuntimeError("no C++ compiler found")
-        return fails
     monkeypatch.setattr(torch, "compile", no_compiler)
     assert compile_decode.main(["--batch", "2", "--new-tokens", "2", "--prompt-len", "3"]) == 0
     out = capsys.readouterr().out
@@ -124,11 +127,6 @@ def test_sampler_bench_times_compiled_pretraining_or_says_it_cannot(capsys, monk
     monkeypatch.setattr(torch, "compile", lambda forward, **kwargs: forward)  # compiling is slow; the plumbing is the test
     sampler_bench.main(argv)
     assert "the same, forward compiled:" in capsys.readouterr().out
-
-    def no_compiler(forward, **kwargs):
-        def fails(*args, **kw):
-            raise RuntimeError("no C++ compiler found")
-        return fails
     monkeypatch.setattr(torch, "compile", no_compiler)
     sampler_bench.main(argv)
     assert "torch.compile unavailable here (RuntimeError: no C++ compiler found)" in capsys.readouterr().out
