@@ -133,11 +133,26 @@ def final_rl(args, dev3: Path, run: RunDir) -> None:
 
 # ---------------------------------------------------------------- what the stages share
 
+# The flags each sub-stage depends on, its earlier stages' included. A stage is reused while these
+# are unchanged: --final-steps rebuilds none of Dev1 to Dev3, and --no-language-reward starts at Dev2.
+# The output directory is not among them, so a stage copied into another --out-dir is reused there.
+COLD_START_FLAGS = ("tasks", "seed", "max_new_tokens", "cold_start_prompts", "cold_start_samples",
+                    "cold_start_temperature", "cold_start_steps", "sft_lr", "sft_batch_size")
+RL_FLAGS = ("prompts_per_step", "group_size", "lr", "kl_coef", "clip_eps", "clip_eps_high", "updates_per_batch",
+            "temperature", "loss_agg", "no_std_norm", "zero_std_groups", "max_sampling_rounds", "no_curriculum",
+            "ref_reset_every", "no_language_reward")
+STAGE_FLAGS = {"dev1": COLD_START_FLAGS,
+               "dev2": (*COLD_START_FLAGS, *RL_FLAGS, "reasoning_steps"),
+               "dev3": (*COLD_START_FLAGS, *RL_FLAGS, "reasoning_steps", "rejection_prompts", "rejection_samples",
+                        "rejection_keep", "sound_checks", "non_reasoning_share", "rejection_steps")}
+
+
 def sub_stage(args, run: RunDir, name: str, build) -> Path:
     """A stage in out_dir/name: reused if it finished earlier with the same flags and inputs (the
     checkpoints by content: a retrained R1-Zero is not the one a finished stage used), resumed if killed."""
+    flags = {flag: getattr(args, flag) for flag in STAGE_FLAGS[name]}
     inputs = {"zero_sha256": harness.file_fingerprint(args.zero), "base_sha256": harness.file_fingerprint(args.base)}
-    return harness.sub_stage(run.dir / name, {**vars(args), **inputs}, args.overwrite, build, "r1")
+    return harness.sub_stage(run.dir / name, {**flags, **inputs}, args.overwrite, build, "r1")
 
 
 def training_problems(args, n: int, purpose: str, include_trivial: bool = True, only_trivial: bool = False):

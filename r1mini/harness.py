@@ -182,13 +182,14 @@ def sub_stage(directory, flags: dict, overwrite: bool, build, tag: str) -> Path:
     """One stage of a multi-stage script, in its own RunDir: `build(stage)` returns the model to save
     as directory/model.pt (or None for a stage whose product is files). A stage finished earlier with
     the same flags is reused, with other flags refused; a killed one resumes from its resume file.
-    flags.json is written last: it marks the stage finished. Returns directory/model.pt."""
+    flags.json is written last: it marks the stage finished. Flags it holds beyond `flags` are not
+    compared: a stage depends on what `flags` names. Returns directory/model.pt."""
     from r1mini.checkpoint import save_checkpoint
     directory = Path(directory)
     flags_file = directory / "flags.json"
     if flags_file.exists() and not (directory / "resume.pt").exists() and not overwrite:
         saved, wanted = json.loads(flags_file.read_text()), run_flags(flags)
-        changed = sorted(k for k in set(wanted) | set(saved) if saved.get(k) != wanted.get(k))
+        changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
         if changed:
             raise CheckpointError(f"{directory} was built with other flags or inputs ({', '.join('--' + k.replace('_', '-') for k in changed)}); "
                                   "pass --overwrite to rebuild it, or choose another --out-dir")
