@@ -21,7 +21,7 @@ policy, and R1-Zero's step size knocked it off its solutions (README, "R1").
 
 Outputs in runs/r1/: dev1/, dev2/, dev3/ (model.pt, metrics.jsonl, and the stage's data or filter
 counts), model.pt (R1), eval.json, report.md (the stage table). A killed run resumes inside the
-stage it was in; finished stages are not redone.
+stage it was in; a finished stage is reused while the flags it reads (STAGE_FLAGS) are unchanged.
 """
 from __future__ import annotations
 
