@@ -38,10 +38,10 @@ from r1mini.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from r1mini.corpus import render_prompt
 from r1mini.curriculum import Curriculum
 from r1mini.distillation import OnPolicyConfig, train_on_policy
-from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, measures_the_same
+from r1mini.evaluate import EVAL_MAX_NEW_TOKENS
 from r1mini.grpo import GRPOConfig, train_grpo
-from r1mini.harness import (RunDir, arm_compute, cached_evaluation, distill_table, fail, file_fingerprint,
-                            parse_distill_args, plot_run, sub_stage, write_data)
+from r1mini.harness import (RunDir, arm_compute, cached_evaluation, distill_table, earlier_teacher_eval, fail,
+                            file_fingerprint, parse_distill_args, plot_run, sub_stage, write_data)
 from r1mini.r1_data import filter_answers, sample_answers, training_problems
 from r1mini.rewards import r1_zero_rewards
 from r1mini.sft import finetune
@@ -182,7 +182,7 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     """Every model on the same held-out questions (eval.json), each arm's report.md, and the paper's
     table (report.md): parameters, accuracy, language, length, and each arm's student compute."""
     settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=EVAL_MAX_NEW_TOKENS)
-    teacher_eval = earlier_teacher_eval(args, settings)
+    teacher_eval = earlier_teacher_eval(args.teacher, args.tasks, settings)
     evals = {"teacher": teacher_eval} if teacher_eval else {}
     for name, path in models.items():
         if name not in evals:
@@ -209,14 +209,6 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
                                                            {name: compute[name]}, None, settings_line, {}))
     print(report.split("\n## ")[0])
     print(f"[distill] wrote {run.dir / 'report.md'}")
-
-
-def earlier_teacher_eval(args, settings: dict) -> dict | None:
-    """The teacher's evaluation from the eval.json that train_r1.py (or train_zero.py) wrote beside
-    it, if it measured the same thing (it was written with the checkpoint, so it is of that model)."""
-    path, stage = Path(args.teacher).parent / "eval.json", read_checkpoint(args.teacher)["meta"].get("stage")
-    entry = json.loads(path.read_text()).get({"r1": "R1", "zero": "R1-Zero"}.get(stage, "")) if path.exists() else None
-    return entry if entry and measures_the_same(entry, args.tasks, **settings) else None
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import torch
 from r1mini import harness, r1_data
 from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from r1mini.curriculum import Curriculum
-from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, evaluate_model, measures_the_same
+from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, evaluate_model
 from r1mini.grpo import train_grpo
 from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, plot_run, stage_table
 from r1mini.r1_data import (cold_start_example, deduplicate, encode_examples, filter_answers, helpfulness_rule,
@@ -192,7 +192,7 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     and R1-Zero rows are taken from train_zero.py's eval.json when it used the same settings."""
     settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed,
                     max_new_tokens=EVAL_MAX_NEW_TOKENS)
-    evals = earlier_evals(args, settings)
+    evals = harness.earlier_zero_evals(args.zero, args.base, args.tasks, settings)
     for name, path in models.items():
         if name not in evals:
             model, tokenizer, _ = load_checkpoint(path, args.device)
@@ -207,23 +207,6 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     (run.dir / "report.md").write_text(report)
     print(report.split("\n## ")[0])
     print(f"[r1] wrote {run.model} and {run.dir / 'report.md'}")
-
-
-def earlier_evals(args, settings: dict) -> dict:
-    """train_zero.py's evaluations of the base and R1-Zero, if they are of the same checkpoints,
-    tasks and settings (then evaluating again would only repeat them)."""
-    path = Path(args.zero).parent / "eval.json"
-    if not path.exists():
-        return {}
-    evals, zero_meta = json.loads(path.read_text()), load_checkpoint(args.zero)[2]
-    same = all(measures_the_same(evals.get(name, {}), args.tasks, **settings) for name in ("base", "R1-Zero"))
-    same_models = Path(zero_meta.get("base", "")).resolve() == Path(args.base).resolve()
-    # an eval.json written before the stage table existed lacks its rows: evaluate again then
-    complete = same and all({"trivial", "nontrivial"} <= set(evals[name]) for name in ("base", "R1-Zero"))
-    if same and same_models and complete:
-        print(f"[r1] base and R1-Zero: evaluations reused from {path}")
-        return {"base": evals["base"], "R1-Zero": evals["R1-Zero"]}
-    return {}
 
 
 if __name__ == "__main__":

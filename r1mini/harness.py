@@ -384,6 +384,35 @@ def cached_evaluation(checkpoint, tasks, settings: dict, cache_dir, device) -> d
     return result
 
 
+
+def earlier_zero_evals(zero, base, tasks, settings: dict) -> dict:
+    """train_zero.py's evaluations of the base and R1-Zero (the eval.json beside `zero`), if they are
+    of these checkpoints, tasks and settings: then evaluating again would only repeat them."""
+    from r1mini.checkpoint import read_checkpoint
+    from r1mini.evaluate import measures_the_same
+    path, names = Path(zero).parent / "eval.json", ("base", "R1-Zero")
+    if not path.exists():
+        return {}
+    evals = json.loads(path.read_text())
+    same = all(measures_the_same(evals.get(name, {}), tasks, **settings) for name in names)
+    same_models = Path(read_checkpoint(zero)["meta"].get("base", "")).resolve() == Path(base).resolve()
+    # an eval.json written before the stage table existed lacks its rows: evaluate again then
+    complete = same and all({"trivial", "nontrivial"} <= set(evals[name]) for name in names)
+    if not (same and same_models and complete):
+        return {}
+    print(f"[r1] base and R1-Zero: evaluations reused from {path}")
+    return {name: evals[name] for name in names}
+
+
+def earlier_teacher_eval(teacher, tasks, settings: dict) -> dict | None:
+    """The teacher's evaluation from the eval.json that train_r1.py (or train_zero.py) wrote beside
+    it, if it measured the same thing (it was written with the checkpoint, so it is of that model)."""
+    from r1mini.checkpoint import read_checkpoint
+    from r1mini.evaluate import measures_the_same
+    path, stage = Path(teacher).parent / "eval.json", read_checkpoint(teacher)["meta"].get("stage")
+    entry = json.loads(path.read_text()).get({"r1": "R1", "zero": "R1-Zero"}.get(stage, "")) if path.exists() else None
+    return entry if entry and measures_the_same(entry, tasks, **settings) else None
+
 def arm_compute(metrics_path, group_size: int) -> dict:
     """A training run's student compute, summed from its metrics.jsonl (so a resumed run counts
     once): steps, tokens the student sampled, completion tokens it was trained on, minutes. SFT logs

@@ -9,7 +9,7 @@ import torch
 
 import distill
 from conftest import make_context_model, run_cli
-from r1mini import distillation, sft
+from r1mini import distillation, harness, sft
 from r1mini.checkpoint import load_checkpoint, save_checkpoint
 from r1mini.config import model_config
 from r1mini.corpus import render_completion
@@ -223,9 +223,9 @@ def test_the_teachers_own_evaluation_is_reused_only_when_it_measured_the_same_th
     (tmp_path / "eval.json").write_text(json.dumps({"base": {}, "R1": {"settings": settings, "by_task": {"add": {}}}}))
     args = argparse.Namespace(teacher=str(tmp_path / "model.pt"), tasks=("add",))
     wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192)
-    assert distill.earlier_teacher_eval(args, wanted)["settings"] == settings
-    assert distill.earlier_teacher_eval(args, dict(wanted, k=4)) is None
-    assert distill.earlier_teacher_eval(argparse.Namespace(teacher=args.teacher, tasks=("add", "mul")), wanted) is None
+    assert harness.earlier_teacher_eval(args.teacher, args.tasks, wanted)["settings"] == settings
+    assert harness.earlier_teacher_eval(args.teacher, args.tasks, dict(wanted, k=4)) is None
+    assert harness.earlier_teacher_eval(args.teacher, ("add", "mul"), wanted) is None
 
 
 def test_a_retrained_teacher_is_not_mistaken_for_the_one_a_finished_stage_used(tmp_path, models, capsys, monkeypatch):

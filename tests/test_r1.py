@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import train_r1
-from r1mini import grpo, pretrain, sft
+from r1mini import grpo, harness, pretrain, sft
 from r1mini.checkpoint import load_checkpoint
 from r1mini.harness import parse_r1_args
 from r1mini.corpus import render_completion
@@ -292,10 +292,10 @@ def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thin
     (zero / "eval.json").write_text(json.dumps(evals))
     args = argparse.Namespace(zero=str(zero / "model.pt"), base=str(tiny_base), tasks=("add", "logic"))
     wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192)
-    assert set(train_r1.earlier_evals(args, wanted)) == {"base", "R1-Zero"}
-    assert train_r1.earlier_evals(args, dict(wanted, k=4)) == {}                      # other settings
+    assert set(harness.earlier_zero_evals(args.zero, args.base, args.tasks, wanted)) == {"base", "R1-Zero"}
+    assert harness.earlier_zero_evals(args.zero, args.base, args.tasks, dict(wanted, k=4)) == {}  # other settings
     (zero / "eval.json").write_text(json.dumps({n: {k: v for k, v in e.items() if k != "trivial"} for n, e in evals.items()}))
-    assert train_r1.earlier_evals(args, wanted) == {}                                  # written before the stage table
+    assert harness.earlier_zero_evals(args.zero, args.base, args.tasks, wanted) == {}  # written before the stage table
     (zero / "eval.json").write_text(json.dumps(evals))
-    assert train_r1.earlier_evals(argparse.Namespace(**{**vars(args), "tasks": ("add",)}), wanted) == {}
-    assert train_r1.earlier_evals(argparse.Namespace(**{**vars(args), "base": str(zero / "model.pt")}), wanted) == {}
+    assert harness.earlier_zero_evals(args.zero, args.base, ("add",), wanted) == {}
+    assert harness.earlier_zero_evals(args.zero, str(zero / "model.pt"), args.tasks, wanted) == {}
