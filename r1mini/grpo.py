@@ -201,8 +201,10 @@ def grpo_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, ref_logprobs: 
     clipped = torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps_high) * adv
     surrogate = torch.minimum(unclipped, clipped)
     if ref_logprobs is not None and kl_coef != 0:
-        # k3 in fp32 with the log-ratio clamped: exp() of a large log-ratio overflows otherwise
-        log_ref_ratio = (ref_logprobs.float() - logprobs.float()).clamp(-20.0, 20.0)
+        # k3 in fp32, the log-ratio capped above only: exp() of a large one overflows. Below there is
+        # no cap: where π_θ has drifted far above π_ref the KL is ≈ −log-ratio, finite, and its
+        # gradient, the pull back to the reference, is strongest; a floor would zero it there.
+        log_ref_ratio = (ref_logprobs.float() - logprobs.float()).clamp(max=20.0)
         kl = torch.exp(log_ref_ratio) - log_ref_ratio - 1
     else:
         kl = torch.zeros_like(surrogate)

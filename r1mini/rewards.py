@@ -16,7 +16,7 @@ from r1mini.tasks import TRIVIAL_LEVEL, verify
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
-END_OF_TEXT = "<|endoftext|>"
+END_OF_TEXT, PAD = "<|endoftext|>", "<|pad|>"
 
 # Whitespace allowed around the tags: space, tab, newline, and \r so that Windows line endings
 # (\r\n) pass. Not \s: it also accepts \x1c-\x1f, \x85, \u2028, \u3000 and friends, invisible
@@ -104,7 +104,11 @@ def summary_text(completion: str) -> str:
 
 
 def reasoning_text(completion: str) -> str:
-    """The chain of thought: the <think> content, or everything before <answer> if untagged."""
+    """The chain of thought: the <think> content, or everything before <answer> if untagged. The
+    end-of-text and padding tokens' text is not the model's words: an unclosed think that ran to the
+    end would otherwise count "endoftext" as an English word."""
+    for token in (END_OF_TEXT, PAD):
+        completion = completion.replace(token, " ")
     start = completion.find(THINK_OPEN)
     start = 0 if start < 0 else start + len(THINK_OPEN)
     end = completion.find(THINK_CLOSE, start)

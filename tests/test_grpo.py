@@ -190,6 +190,19 @@ def test_kl_stays_finite_for_extreme_log_ratios(d):
     assert torch.isfinite(lp.grad).all()
 
 
+
+@pytest.mark.parametrize("ref_minus_policy", [-25.0, -60.0])
+def test_kl_still_pulls_back_where_the_policy_drifted_far_above_the_reference(ref_minus_policy):
+    """k3's gradient in log π_θ is 1 − π_ref/π_θ ≈ 1 when π_θ ≫ π_ref: the loss must keep pushing
+    that token's log-prob down, however far it drifted (a floor on the log-ratio zeroed it)."""
+    lp = torch.zeros(1, 1, requires_grad=True)
+    loss, stats = grpo_loss(lp, lp.detach(), lp.detach() + ref_minus_policy, torch.zeros(1), torch.ones(1, 1),
+                            kl_coef=1.0)
+    loss.backward()
+    assert stats["kl"] == pytest.approx(-ref_minus_policy - 1, rel=1e-5)
+    assert lp.grad.item() == pytest.approx(1.0, rel=1e-5)  # minimising lowers log π_θ
+
+
 # ---------------------------------------------------------------- clipping
 
 def one_token_loss(log_ratio: float, advantage: float, **kw):
