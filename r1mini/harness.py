@@ -384,7 +384,6 @@ def cached_evaluation(checkpoint, tasks, settings: dict, cache_dir, device) -> d
     return result
 
 
-
 def earlier_zero_evals(zero, base, tasks, settings: dict) -> dict:
     """train_zero.py's evaluations of the base and R1-Zero (the eval.json beside `zero`), if they are
     of these checkpoints, tasks and settings: then evaluating again would only repeat them."""
@@ -412,6 +411,7 @@ def earlier_teacher_eval(teacher, tasks, settings: dict) -> dict | None:
     path, stage = Path(teacher).parent / "eval.json", read_checkpoint(teacher)["meta"].get("stage")
     entry = json.loads(path.read_text()).get({"r1": "R1", "zero": "R1-Zero"}.get(stage, "")) if path.exists() else None
     return entry if entry and measures_the_same(entry, tasks, **settings) else None
+
 
 def arm_compute(metrics_path, group_size: int) -> dict:
     """A training run's student compute, summed from its metrics.jsonl (so a resumed run counts
