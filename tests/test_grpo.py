@@ -190,7 +190,6 @@ def test_kl_stays_finite_for_extreme_log_ratios(d):
     assert torch.isfinite(lp.grad).all()
 
 
-
 @pytest.mark.parametrize("ref_minus_policy", [-25.0, -60.0])
 def test_kl_still_pulls_back_where_the_policy_drifted_far_above_the_reference(ref_minus_policy):
     """k3's gradient in log π_θ is 1 − π_ref/π_θ ≈ 1 when π_θ ≫ π_ref: the loss must keep pushing

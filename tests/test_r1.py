@@ -9,7 +9,6 @@ import torch
 import train_r1
 from r1mini import grpo, harness, pretrain, sft
 from r1mini.checkpoint import load_checkpoint
-from r1mini.harness import parse_r1_args
 from r1mini.corpus import render_completion
 from r1mini.r1_data import (cold_start_example, helpfulness_rule, is_brief, non_reasoning_example,
                             r1_rewards, readable_completion, readable_format, rejection_reason)
@@ -246,11 +245,10 @@ def test_train_r1_refuses_missing_inputs_and_changed_flags(tmp_path, tiny_base, 
     assert code == 2 and "--helpful-share" in err
 
 
-
 def test_every_flag_keys_the_sub_stages_that_read_it_or_none(tiny_base, tmp_path):
     """A new flag must be placed: in STAGE_FLAGS, or here among those no sub-stage reads (where the
     run goes, how it runs, the last stage's and the report's knobs)."""
-    args = vars(parse_r1_args(r1_args(tiny_base, tmp_path)))
+    args = vars(harness.parse_r1_args(r1_args(tiny_base, tmp_path)))
     keyed = {flag for flags in train_r1.STAGE_FLAGS.values() for flag in flags}
     assert set(args) - keyed == {"zero", "base", "out_dir", "overwrite", "device", "resume_every", "final_steps",
                                  "helpful_share", "eval_problems", "eval_k"}
@@ -271,13 +269,15 @@ def test_stages_copied_into_another_out_dir_are_reused_unless_they_read_a_change
         out.mkdir()
         for stage in ("dev1", "dev2", "dev3"):
             shutil.copytree(whole_r1 / stage, out / stage)
-        sft_calls.clear(), rl_steps.clear()
+        sft_calls.clear()
+        rl_steps.clear()
         code, err = run_cli(train_r1.main, r1_args(tiny_base, out, *extra), capsys)
         if out.name == "final":  # only the last stage reads these flags: Dev1 to Dev3 are whole_r1's
             assert code == 0 and sft_calls == [] and len(rl_steps) == 2
             assert (out / "model.pt").exists()
         else:  # Dev1 is reused; Dev2 read the flag, and a stale copy is refused by name, not retrained over
             assert code == 2 and "dev2" in err and "--no-language-reward" in err and sft_calls == [] and rl_steps == []
+
 
 def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thing(tmp_path, tiny_base):
     import argparse

@@ -360,7 +360,6 @@ def test_language_consistency_reads_only_the_reasoning():
     assert language_consistency("先加个位 <answer>add the units</answer>") == 0.0
 
 
-
 def test_special_tokens_are_not_words_of_the_reasoning():
     """A think that never closed runs to the decoded end-of-text (or padding): "endoftext" is no
     English word, so a Chinese answer that ran out stays entirely Chinese."""
@@ -368,6 +367,7 @@ def test_special_tokens_are_not_words_of_the_reasoning():
     assert language_consistency("<think>先加个位<|pad|><|pad|>", "zh") == 1.0
     assert language_consistency("<think><|endoftext|>", "en") == 0.0  # no words at all
     assert reasoning_text("<think>add<|endoftext|>the units</think>").split() == ["add", "the", "units"]
+
 
 def test_language_consistency_unknown_target_raises():
     with pytest.raises(ValueError):
