@@ -11,7 +11,8 @@ baseline. Reading order, which is also the order of one RL step:
   4. completion_logprobs   log π(o_t | q, o_<t) under softmax(logits / T), the distribution the
                            tokens were actually drawn from (on completion_batch's padded rows)
   5. grpo_loss             clipped-ratio surrogate − β·KL(π_θ‖π_ref), k3 estimator  (the objective J)
-  6. accumulate_gradient   ∇ of the batch's loss, summed over chunks of rows (chunk_share weighs them)
+  6. accumulate_gradient   ∇ of the batch's loss, summed over chunks of rows (chunk_share weighs them);
+                           rows are sorted by length and each chunk is cut to its longest row (row_chunks)
   7. grpo_step             1-6, then μ gradient steps;  train_grpo: the loop of steps (with resume)
 
 Every RL stage calls `grpo_step`, so the loss lives in exactly one place. Routing during RL: the
@@ -56,7 +57,7 @@ class GRPOConfig:
     max_sampling_rounds: int = 2     # resample: at most this many batches of questions per step
     grad_clip: float = 1.0
     weight_decay: float = 0.0
-    update_chunk_tokens: int = 2048  # the update runs on chunks of rows of about this many tokens (0 = whole batch)
+    update_chunk_tokens: int = 2048  # reference pass and update: chunks of rows of about this many tokens (0 = all)
 
 
 @dataclass
@@ -247,17 +248,26 @@ def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[
     if not groups:  # every group scored all-equal: nothing to learn from this step
         return {**stats, **timer.times, "updated": 0.0}, sampled
     advantages = group_advantages(torch.cat([g.total_reward for g in groups]), cfg.group_size, cfg.normalize_std)
-    inputs, targets, mask = completion_batch([g.prompt for g in groups for _ in g.completions],
-                                             [c for g in groups for c in g.completions], tokenizer.pad_id, device)
+    prompts = [g.prompt for g in groups for _ in g.completions]
+    completions = [c for g in groups for c in g.completions]
+    # Longest rows first, so that each chunk of rows is cut to its own longest row: answers run from a
+    # few tokens to ~150, and a batch padded to its longest row was ~45% padding. (The loss is a sum
+    # over rows, so their order does not matter.)
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) + len(completions[i]), reverse=True)
+    inputs, targets, mask = completion_batch([prompts[i] for i in order], [completions[i] for i in order],
+                                             tokenizer.pad_id, device)
+    advantages = advantages[order].to(device)
+    chunks = row_chunks([len(prompts[i]) + len(completions[i]) - 1 for i in order], cfg.update_chunk_tokens)
     with timer("reference"), torch.no_grad(), autocast(device):
-        ref_logprobs = completion_logprobs(ref_model, inputs, targets, cfg.temperature) if cfg.kl_coef else None
-        old_logprobs = completion_logprobs(policy, inputs, targets, cfg.temperature) if cfg.updates_per_batch > 1 else None
+        ref_logprobs = chunked_logprobs(ref_model, inputs, targets, chunks, cfg.temperature) if cfg.kl_coef else None
+        old_logprobs = (chunked_logprobs(policy, inputs, targets, chunks, cfg.temperature)
+                        if cfg.updates_per_batch > 1 else None)
     policy.train()
     with timer("update"):
         for _ in range(cfg.updates_per_batch):
             optimizer.zero_grad(set_to_none=True)
-            totals = accumulate_gradient(policy, inputs, targets, mask, advantages.to(device), old_logprobs,
-                                         ref_logprobs, cfg, device, step)
+            totals = accumulate_gradient(policy, inputs, targets, mask, advantages, old_logprobs, ref_logprobs,
+                                         chunks, cfg, device, step)
             grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.grad_clip)
             optimizer.step()
     policy.eval()
@@ -265,34 +275,59 @@ def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[
             **timer.times}, sampled
 
 
-def accumulate_gradient(policy, inputs, targets, mask, advantages, old_logprobs, ref_logprobs, cfg: GRPOConfig,
-                        device, step: int) -> dict:
-    """Backpropagate the whole batch's grpo_loss, chunk of rows by chunk of rows: the same gradient
-    sum, a fraction of the activation memory (a 128 x 125-token batch kept ~0.9 GB of activations for
-    its backward). old_logprobs None: one update per batch, so π_old is π_θ detached (ρ = 1).
+def row_chunks(row_lengths: list[int], chunk_tokens: int) -> list[tuple[slice, int]]:
+    """Cut a batch whose rows are sorted longest first into chunks of consecutive rows, returned as
+    (rows, width): each chunk holds about `chunk_tokens` tokens, and only its first `width` columns
+    (its longest row) hold anything but padding. chunk_tokens 0: the whole batch in one chunk."""
+    if any(a < b for a, b in zip(row_lengths, row_lengths[1:])):
+        raise ValueError("row_chunks needs the rows sorted longest first")
+    if not chunk_tokens:
+        return [(slice(0, len(row_lengths)), row_lengths[0])]
+    chunks, start = [], 0
+    while start < len(row_lengths):
+        width = row_lengths[start]
+        end = min(len(row_lengths), start + max(1, chunk_tokens // width))
+        chunks.append((slice(start, end), width))
+        start = end
+    return chunks
+
+
+def chunked_logprobs(model, inputs, targets, chunks, temperature: float) -> torch.Tensor:
+    """completion_logprobs of the whole batch, computed chunk by chunk (0 past each chunk's width,
+    where there is only padding): the reference pass, and π_old when μ > 1."""
+    logprobs = torch.zeros(targets.shape, device=targets.device)
+    for rows, width in chunks:
+        logprobs[rows, :width] = completion_logprobs(model, inputs[rows, :width], targets[rows, :width], temperature)
+    return logprobs
+
+
+def accumulate_gradient(policy, inputs, targets, mask, advantages, old_logprobs, ref_logprobs, chunks,
+                        cfg: GRPOConfig, device, step: int) -> dict:
+    """Backpropagate the whole batch's grpo_loss, chunk of rows by chunk of rows (`row_chunks`): the
+    same gradient sum, a fraction of the activation memory (a 128 x 125-token batch kept ~0.9 GB of
+    activations for its backward), and no compute on the padding past each chunk's longest row.
+    old_logprobs None: one update per batch, so π_old is π_θ detached (ρ = 1).
     Returns the batch's loss and diagnostics (token means)."""
-    n_chunks = math.ceil(inputs.numel() / cfg.update_chunk_tokens) if cfg.update_chunk_tokens else 1
-    chunk_rows = math.ceil(len(inputs) / n_chunks)
     n_tokens = mask.sum()
     # Dr. GRPO's constant: the most completion tokens a batch could hold (used by aggregation "constant")
     max_batch_tokens = cfg.prompts_per_step * cfg.group_size * cfg.max_new_tokens
     totals = {"loss": 0.0, "entropy": 0.0}
-    for start in range(0, len(inputs), chunk_rows):
-        rows = slice(start, start + chunk_rows)
+    for rows, width in chunks:
+        chunk_mask = mask[rows, :width]
         with autocast(device):
-            logprobs, entropy = completion_logprobs(policy, inputs[rows], targets[rows], cfg.temperature,
-                                                    with_entropy=True)
-            old = logprobs.detach() if old_logprobs is None else old_logprobs[rows]
-            ref = None if ref_logprobs is None else ref_logprobs[rows]
-            loss, loss_stats = grpo_loss(logprobs, old, ref, advantages[rows], mask[rows], clip_eps=cfg.clip_eps,
+            logprobs, entropy = completion_logprobs(policy, inputs[rows, :width], targets[rows, :width],
+                                                    cfg.temperature, with_entropy=True)
+            old = logprobs.detach() if old_logprobs is None else old_logprobs[rows, :width]
+            ref = None if ref_logprobs is None else ref_logprobs[rows, :width]
+            loss, loss_stats = grpo_loss(logprobs, old, ref, advantages[rows], chunk_mask, clip_eps=cfg.clip_eps,
                                          kl_coef=cfg.kl_coef, clip_eps_high=cfg.clip_eps_high,
                                          aggregation=cfg.aggregation, constant_norm=max_batch_tokens)
         check_finite(loss, step, hint="lower --lr or raise --kl-coef")
-        share = chunk_share(cfg.aggregation, mask[rows], mask)
+        share = chunk_share(cfg.aggregation, chunk_mask, mask)
         (loss * share).backward()
-        token_share = float(mask[rows].sum() / n_tokens)
+        token_share = float(chunk_mask.sum() / n_tokens)
         totals["loss"] += float(loss.detach()) * share
-        totals["entropy"] += float((entropy * mask[rows]).sum() / n_tokens)
+        totals["entropy"] += float((entropy * chunk_mask).sum() / n_tokens)
         for key, value in loss_stats.items():  # token means: weighted by the chunk's tokens
             totals[key] = totals.get(key, 0.0) + value * token_share
     return totals

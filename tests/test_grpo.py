@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from r1mini.curriculum import Curriculum, informative_chance
-from r1mini.grpo import AGGREGATIONS, GRPOConfig, completion_batch, group_advantages, grpo_loss, grpo_step, sample_groups
+from r1mini.grpo import (AGGREGATIONS, GRPOConfig, accumulate_gradient, chunked_logprobs, completion_batch, completion_logprobs,
+                         group_advantages, grpo_loss, grpo_step, row_chunks, sample_groups)
 from r1mini.harness import make_optimizer
 from r1mini.tasks import TRAIN_LEVELS, Problem, generate_problem
 from r1mini.tokenizer import get_tokenizer
@@ -489,6 +490,74 @@ def test_drop_filters_one_batch_and_keep_keeps_it(tiny_model, tokenizer):
         cfg = GRPOConfig(prompts_per_step=4, group_size=4, max_new_tokens=3, zero_std_groups=mode)
         used, sampled = sample_groups(tiny_model, tokenizer, numbered_problems(), cfg, alternating_reward())
         assert len(sampled) == 4 and len(used) == n_used, mode
+
+
+def test_row_chunks_cover_every_row_once_and_cut_each_chunk_to_its_longest_row():
+    lengths = [9, 9, 7, 5, 5, 4, 2, 1]
+    chunks = row_chunks(lengths, 16)
+    assert chunks == [(slice(0, 1), 9), (slice(1, 2), 9), (slice(2, 4), 7), (slice(4, 7), 5), (slice(7, 8), 1)]
+    for rows, width in chunks:
+        assert width == max(lengths[rows])
+        assert len(lengths[rows]) * width <= 16 or len(lengths[rows]) == 1
+    assert row_chunks(lengths, 0) == [(slice(0, 8), 9)]  # 0: the whole batch at once
+    with pytest.raises(ValueError, match="longest first"):
+        row_chunks([3, 5], 16)
+
+
+def test_chunks_cut_to_their_longest_row_give_the_whole_batch_logprobs_and_gradient():
+    """Rows of very different lengths: the log-probs and the gradient computed on chunks cut to their
+    own longest row equal those of the whole batch padded to the longest row of all."""
+    policy = make_tiny_model(3)
+    rows = sorted([([5, 6, 7], list(range(20, 40))), ([5, 6], [30, 31]), ([8], [9, 10, 11, 12, 13]),
+                   ([5, 6, 7, 8], [40]), ([9, 9], list(range(50, 62)))], key=lambda r: -len(r[0]) - len(r[1]))
+    inputs, targets, mask = completion_batch([p for p, _ in rows], [c for _, c in rows], 0, "cpu")
+    lengths = [len(p) + len(c) - 1 for p, c in rows]
+    advantages = torch.tensor([1.0, -0.5, 2.0, -1.0, 0.25])
+    whole, chunked = row_chunks(lengths, 0), row_chunks(lengths, 12)
+    assert len(chunked) > 1 and any(width < inputs.shape[1] for _, width in chunked)
+    with torch.no_grad():
+        plain = completion_logprobs(policy, inputs, targets, 0.7)
+        torch.testing.assert_close(chunked_logprobs(policy, inputs, targets, chunked, 0.7) * mask, plain * mask)
+    cfg = GRPOConfig(kl_coef=0.1)
+    ref_logprobs = (plain + 0.3 * torch.randn(plain.shape)).detach()
+    grads = []
+    for chunks in (whole, chunked):
+        policy.zero_grad()
+        accumulate_gradient(policy, inputs, targets, mask, advantages, None, ref_logprobs, chunks, cfg,
+                            torch.device("cpu"), 0)
+        grads.append([p.grad.clone() for p in policy.parameters() if p.grad is not None])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_grpo_step_sorts_rows_by_length_and_keeps_each_advantage_with_its_answer():
+    """grpo_step reorders the rows longest first; its gradient must still be that of the plain,
+    unsorted batch (each answer with its own advantage)."""
+    tokenizer, rng = get_tokenizer(), random.Random(0)
+    levels = [("add", 1), ("logic", 4), ("mul", 3), ("add", 4)]  # prompts of different lengths
+    policy = make_tiny_model(1)
+    before = copy.deepcopy(policy)
+    cfg = GRPOConfig(prompts_per_step=4, group_size=4, max_new_tokens=8, kl_coef=0.0, zero_std_groups="keep",
+                     grad_clip=1e9, update_chunk_tokens=16)
+    optimizer = make_optimizer(policy, cfg.lr, cfg.weight_decay)
+    draw = lambda n: [generate_problem(rng, *levels[i % len(levels)]) for i in range(n)]  # noqa: E731
+    by_length = lambda text, problem: {"length": float(len(text))}  # noqa: E731  (differs within a group)
+    _, groups = grpo_step(policy, copy.deepcopy(policy), optimizer, tokenizer, draw, cfg, by_length,
+                          torch.device("cpu"), torch.Generator().manual_seed(0))
+    prompts = [g.prompt for g in groups for _ in g.completions]
+    completions = [c for g in groups for c in g.completions]
+    lengths = [len(p) + len(c) for p, c in zip(prompts, completions)]
+    assert lengths != sorted(lengths, reverse=True)  # the step did have to reorder them
+    advantages = group_advantages(torch.cat([g.total_reward for g in groups]), cfg.group_size)
+    assert advantages.abs().sum() > 0
+    inputs, targets, mask = completion_batch(prompts, completions, tokenizer.pad_id, "cpu")
+    before.train()
+    logprobs = completion_logprobs(before, inputs, targets, cfg.temperature)
+    loss, _ = grpo_loss(logprobs, logprobs.detach(), None, advantages, mask, kl_coef=0.0)
+    loss.backward()
+    for p, q in zip(policy.parameters(), before.parameters()):
+        if q.grad is not None:
+            torch.testing.assert_close(p.grad, q.grad, atol=1e-6, rtol=1e-4)
 
 
 @pytest.mark.parametrize("aggregation", AGGREGATIONS)
