@@ -14,6 +14,7 @@ from r1mini.r1_data import (cold_start_example, helpfulness_rule, is_brief, non_
                             r1_rewards, readable_completion, readable_format, rejection_reason)
 from r1mini.rewards import accuracy_reward, format_reward, language_consistency, reasoning_text, summary_text
 from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, generate_problem, write_solution
+from r1mini.tokenizer import get_tokenizer
 
 ADD = Problem("add", 3, "57+384", "441", "zh")
 ZERO_EN = render_completion(write_solution(ADD, random.Random(0), ("en",))[0], "441")
@@ -131,12 +132,19 @@ def test_non_reasoning_examples_answer_without_a_think_and_pass_every_filter():
             p = Problem(p.task, p.level, p.expression, p.answer, phrasing)
             completion = non_reasoning_example(p)
             assert reasoning_text(completion).strip() == "" and is_brief(completion)
+            assert "<think> </think>" in completion   # one space in the empty think, not the template's two
             assert accuracy_reward(completion, p.answer) == 1.0 and readable_format(completion, p) == 1.0
             assert format_reward(completion) == 0.0  # R1-Zero's template still wants a think
             assert rejection_reason(p, completion) is None, completion  # no think: no language to get wrong
             assert helpfulness_rule(completion, p) == {"helpful": 1.0}
             # the language reward is about reasoning: trivial questions are scored without it
             assert r1_rewards(completion, p) == {"accuracy": 1.0, "format": 1.0}
+
+
+def test_a_non_reasoning_answer_is_nine_tokens_for_a_one_digit_answer():
+    completion = non_reasoning_example(Problem("add", TRIVIAL_LEVEL, "4+5", "9", "en"))
+    pieces = [get_tokenizer().decode([t]) for t in get_tokenizer().encode(completion)]
+    assert pieces == [" ", "<think>", " ", "</think>", " ", "<answer>", "9", "</answer>", "<|endoftext|>"]
 
 
 def test_the_language_reward_still_scores_reasoning_questions_and_a_wordless_think():
