@@ -96,7 +96,7 @@ def concludes_soundly(problem: Problem, reasoning: str, summary: str) -> bool:
     right, as tasks.CHECK_TEXT writes it (in either language; the language filter comes next); no
     "wait" (a clean answer has no slip to catch); exactly one conclusion, and it and the summary
     (if any) state the answer. Without it, rejection sampling keeps Dev2 answers whose check quotes
-    no step of the problem, a step under another column's name, or a false one: 1,004 of the 2,787
+    no step of the problem, a step under another column's name, or a false one: 1,026 of the 2,786
     reasoning answers of the README run's Dev3 data."""
     expected, _ = trace(problem)
     squeeze = lambda text: text.replace(" ", "")  # noqa: E731  (the splitter drops the space after "12.")
