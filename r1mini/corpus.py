@@ -39,8 +39,10 @@ def render_prompt(question: str) -> str:
 
 def render_completion(reasoning: str, answer: str, summary: str = "") -> str:
     """The completion in the template; R1's readable format puts a summary for the reader between
-    </think> and <answer> (R1 v1 §2.3.1)."""
-    completion = COMPLETION_TEMPLATE.format(reasoning=reasoning, answer=answer)
+    </think> and <answer> (R1 v1 §2.3.1). An empty reasoning gives `<think> </think>`: one space
+    token, not the two the template would leave around nothing."""
+    template = COMPLETION_TEMPLATE if reasoning else COMPLETION_TEMPLATE.replace("{reasoning} ", "")
+    completion = template.format(reasoning=reasoning, answer=answer)
     return completion.replace("</think> ", f"</think> {summary} ", 1) if summary else completion
 
 

@@ -250,14 +250,15 @@ def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[
     advantages = group_advantages(torch.cat([g.total_reward for g in groups]), cfg.group_size, cfg.normalize_std)
     prompts = [g.prompt for g in groups for _ in g.completions]
     completions = [c for g in groups for c in g.completions]
+    row_lengths = [len(p) + len(c) - 1 for p, c in zip(prompts, completions)]  # inputs drop the last token
     # Longest rows first, so that each chunk of rows is cut to its own longest row: answers run from a
     # few tokens to ~150, and a batch padded to its longest row was ~45% padding. (The loss is a sum
     # over rows, so their order does not matter.)
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) + len(completions[i]), reverse=True)
+    order = sorted(range(len(row_lengths)), key=row_lengths.__getitem__, reverse=True)
     inputs, targets, mask = completion_batch([prompts[i] for i in order], [completions[i] for i in order],
                                              tokenizer.pad_id, device)
     advantages = advantages[order].to(device)
-    chunks = row_chunks([len(prompts[i]) + len(completions[i]) - 1 for i in order], cfg.update_chunk_tokens)
+    chunks = row_chunks([row_lengths[i] for i in order], cfg.update_chunk_tokens)
     with timer("reference"), torch.no_grad(), autocast(device):
         ref_logprobs = chunked_logprobs(ref_model, inputs, targets, chunks, cfg.temperature) if cfg.kl_coef else None
         old_logprobs = (chunked_logprobs(policy, inputs, targets, chunks, cfg.temperature)

@@ -207,8 +207,7 @@ def non_reasoning_example(problem: Problem) -> str:
     (an empty think, `<think> </think>`). bench/trivial_probe.py compared this with a one-sentence
     think: as accurate on held-out trivial questions (0.73 vs 0.59 for `7+8 is 15.`), at 9 tokens
     instead of 17."""
-    # The template's " <think> {reasoning} </think>" leaves two space tokens in an empty think: one will do.
-    return render_completion("", problem.answer).replace("<think>  </think>", "<think> </think>", 1)
+    return render_completion("", problem.answer)
 
 
 def is_brief(completion: str) -> bool:

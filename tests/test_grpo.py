@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from r1mini.curriculum import Curriculum, informative_chance
-from r1mini.grpo import (AGGREGATIONS, GRPOConfig, accumulate_gradient, chunked_logprobs, completion_batch, completion_logprobs,
-                         group_advantages, grpo_loss, grpo_step, row_chunks, sample_groups)
+from r1mini.grpo import (AGGREGATIONS, GRPOConfig, accumulate_gradient, chunked_logprobs, completion_batch,
+                         completion_logprobs, group_advantages, grpo_loss, grpo_step, row_chunks, sample_groups)
 from r1mini.harness import make_optimizer
 from r1mini.tasks import TRAIN_LEVELS, Problem, generate_problem
 from r1mini.tokenizer import get_tokenizer
