@@ -25,10 +25,8 @@ from r1mini.tokenizer import get_tokenizer
 
 # Steps by preset. The cpu preset needs 4000 steps of batch 32 to learn the column steps of 3- and 4-digit
 # sums reliably: a fresh 2-thread run of 2500 steps did not, nor did 5000 steps of batch 16 (README
-# "Design notes"). About 23 minutes on 2 cores. The distillation student's base needs fewer: distilled
-# from a 1500-step base it did as well as from a 2500-step one (0.887 against 0.874 pass@1 after 4,800
-# SFT steps; results/distill_sft_probes.md), and the 1.5 minutes saved go to the three arms.
-DEFAULT_STEPS = {"cpu": 4000, "gpu": 6000, "student": 1500, "tiny": 30}
+# "Design notes"). About 23 minutes on 2 cores.
+DEFAULT_STEPS = {"cpu": 4000, "gpu": 6000, "student": 2500, "tiny": 30}
 
 
 def encoded_stream(tokenizer, seed: int):
