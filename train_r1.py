@@ -20,8 +20,9 @@ policy, and R1-Zero's step size knocked it off its solutions (README, "R1").
     python train_r1.py --help   # every knob
 
 Outputs in runs/r1/: dev1/, dev2/, dev3/ (model.pt, metrics.jsonl, and the stage's data or filter
-counts), model.pt (R1), eval.json, report.md (the stage table). A killed run resumes inside the
-stage it was in; a finished stage is reused while the flags it reads (STAGE_FLAGS) are unchanged.
+counts), model.pt (R1), evals/ (each stage's evaluation, cached by checkpoint; two at a time side by
+side), eval.json, report.md (the stage table). A killed run resumes inside the stage it was in; a
+finished stage is reused while the flags it reads (STAGE_FLAGS) are unchanged.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ import torch
 from r1mini import harness, r1_data
 from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from r1mini.curriculum import Curriculum
-from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, evaluate_model
+from r1mini.evaluate import EVAL_MAX_NEW_TOKENS
 from r1mini.grpo import train_grpo
 from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, plot_run, stage_table
 from r1mini.r1_data import (cold_start_example, deduplicate, encode_examples, filter_answers, helpfulness_rule,
@@ -193,11 +194,8 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed,
                     max_new_tokens=EVAL_MAX_NEW_TOKENS)
     evals = harness.earlier_zero_evals(args.zero, args.base, args.tasks, settings)
-    for name, path in models.items():
-        if name not in evals:
-            model, tokenizer, _ = load_checkpoint(path, args.device)
-            print(f"[r1] evaluating {name}")
-            evals[name] = evaluate_model(model, tokenizer, args.tasks, **settings)
+    evals.update(harness.cached_evaluations({name: path for name, path in models.items() if name not in evals},
+                                            args.tasks, settings, run.dir / "evals", args.device, "r1"))
     evals = {name: evals[name] for name in models}
     (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
     counts = {name: json.loads((run.dir / d / f"{name}_counts.json").read_text())

@@ -239,3 +239,38 @@ def test_a_retrained_teacher_is_not_mistaken_for_the_one_a_finished_stage_used(t
     save_checkpoint(teacher, Transformer(model_config("cpu", get_tokenizer().n_vocab)), {"stage": "r1"})
     code, err = run_cli(distill.main, args, capsys)      # same path, new weights
     assert code == 2 and "--teacher-sha256" in err and "--overwrite" in err
+
+
+# ---------------------------------------------------------------- the arms side by side
+
+def test_side_by_side_runs_jobs_in_one_thread_processes_in_order_and_passes_errors_on():
+    import os
+    torch.set_num_threads(2)   # (conftest runs the tests on one thread, where jobs run in this process)
+    try:
+        results = harness.side_by_side([(os.getpid, ()), (torch.get_num_threads, ()), (pow, (2, 10))], "cpu")
+        with pytest.raises(ValueError, match="invalid literal"):
+            harness.side_by_side([(int, ("12",)), (int, ("x",))], "cpu")
+    finally:
+        torch.set_num_threads(1)
+    assert results[0] != os.getpid() and results[1:] == [1, 1024]
+    assert harness.side_by_side([(os.getpid, ()), (pow, (3, 2))], "cpu") == [os.getpid(), 9]   # one thread here: in process
+
+
+def test_a_student_trains_to_the_same_bits_on_one_thread_and_on_two(tokenizer):
+    """Why the arms may train side by side, one thread each: the models come out the same."""
+    rng = random.Random(0)
+    problems = [generate_problem(rng, task, 3) for task in ("add", "mul", "logic") for _ in range(3)]
+    examples = [(tokenizer.encode("Q: " + p.question), tokenizer.encode(" " + write_solution(p, rng)[0])) for p in problems]
+    inputs, targets = sft.collate(examples, tokenizer.pad_id, "cpu")
+    trained = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        model = Transformer(model_config("student", tokenizer.n_vocab)).train()
+        optimizer = harness.make_optimizer(model, 1e-3, 0.1)
+        for step in range(3):
+            sft.sft_step(model, optimizer, inputs, targets, tokenizer.pad_id, 1.0, step)
+        trained.append(model.state_dict())
+    torch.set_num_threads(1)
+    for name, tensor in trained[0].items():
+        assert torch.equal(tensor, trained[1][name]), name
