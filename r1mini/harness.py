@@ -718,15 +718,15 @@ def parse_distill_args(argv=None):
     g = p.add_argument_group("arm sft: distillation, the paper's (SFT of the student base on the teacher data)")
     # The small student learns in steps, not tokens: the same 2.1M answer tokens as 3,200 steps of 8 rows
     # reach 0.814 pass@1 where 800 steps of 32 reach 0.677 (16 x 1,600: 0.750), for ~20% more minutes;
-    # 4,800 steps reach 0.874 where 3,200 reach 0.844 (results/distill_sft_probes.md).
-    g.add_argument("--sft-steps", type=int_range(1), default=4800)
+    # 4,400 steps reach 0.885 where 3,200 reach 0.844 (4,800: 0.874; results/distill_sft_probes.md).
+    g.add_argument("--sft-steps", type=int_range(1), default=4400)
     g.add_argument("--sft-lr", type=float_range(0, 1, low_open=True), default=1e-3, help="(5e-4 and 2e-3 did worse at batch 8)")
     g.add_argument("--sft-batch-size", type=int_range(1, 4096), default=8)
     g = p.add_argument_group("arm rl: R1-Zero's recipe on the student (train_zero.py's GRPO settings)")
     # Side by side (distill.py on a CPU), 90 RL steps took as long as 3,200 SFT steps (4.06 and 4.13 min).
-    g.add_argument("--rl-steps", type=int_range(1), default=150, help="(150 take a little longer than the SFT arm's 4,800)")
+    g.add_argument("--rl-steps", type=int_range(1), default=125, help="(125 take a little longer than the SFT arm's 4,400)")
     g = p.add_argument_group("arm onpolicy: on-policy distillation (student samples, per-token reverse KL to the teacher)")
-    g.add_argument("--onpolicy-steps", type=int_range(1), default=120, help="(about the SFT arm's minutes)")
+    g.add_argument("--onpolicy-steps", type=int_range(1), default=110, help="(about the SFT arm's minutes)")
     g.add_argument("--onpolicy-prompts", type=int_range(1, 4096), default=64, help="student answers per step")
     g.add_argument("--onpolicy-lr", type=float_range(0, 1, low_open=True), default=5e-4,
                    help="(3e-3 collapsed the student in a trial run)")
