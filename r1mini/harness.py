@@ -418,13 +418,13 @@ def cached_evaluations(checkpoints: dict, tasks, settings: dict, cache_dir, devi
     """cached_evaluation of each named checkpoint; those not in the cache are evaluated side by side,
     as many at once as there are threads (an evaluation is sampling, which a second thread speeds
     only ~1.4x: two on two cores finish ~1.5x sooner than one after the other)."""
-    missing = [name for name, path in checkpoints.items()
-               if _evaluation_cache(path, tasks, settings, cache_dir)[2] is None]
+    results = {name: _evaluation_cache(path, tasks, settings, cache_dir)[2] for name, path in checkpoints.items()}
+    missing = [name for name, result in results.items() if result is None]
     if missing:
         print(f"[{tag}] evaluating {', '.join(missing)}")
-    side_by_side([(cached_evaluation, (checkpoints[name], tasks, settings, cache_dir, device)) for name in missing],
-                 device, max_workers=torch.get_num_threads())
-    return {name: cached_evaluation(path, tasks, settings, cache_dir, device) for name, path in checkpoints.items()}
+    results.update(zip(missing, side_by_side([(cached_evaluation, (checkpoints[name], tasks, settings, cache_dir, device))
+                                              for name in missing], device, max_workers=torch.get_num_threads())))
+    return results
 
 
 def earlier_zero_evals(zero, base, tasks, settings: dict) -> dict:
