@@ -12,7 +12,8 @@ template. What the paper reports, and this script measures on held-out problems:
     python train_zero.py --language-reward --out-dir runs/zero_lang   # ablation: + language consistency
 
 Outputs in runs/zero/: model.pt, metrics.jsonl (one line per step, plus eval lines), eval.json,
-report.md (base vs R1-Zero), curves.png when matplotlib is installed. A killed run resumes.
+report.md (base vs R1-Zero), curves.png when matplotlib is installed, evals/ (the two final evaluations,
+cached). A killed run resumes.
 """
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from r1mini.curriculum import Curriculum
 from r1mini.evaluate import evaluate_model
 from r1mini.grpo import GRPOConfig, train_grpo
-from r1mini.harness import (EVAL_EXTRA_TOKENS, RunDir, fail, grpo_config, parse_grpo_args, plot_run, read_jsonl,
-                            report_card)
+from r1mini.harness import (EVAL_EXTRA_TOKENS, RunDir, cached_evaluations, fail, grpo_config, parse_grpo_args, plot_run,
+                            read_jsonl, report_card)
 from r1mini.rewards import r1_zero_rewards
 
 
@@ -68,7 +69,7 @@ def train(args, cfg: GRPOConfig, run: RunDir) -> None:
                resume_every=args.resume_every, ref_reset_every=args.ref_reset_every)
     save_checkpoint(run.model, policy, {"stage": "zero", "base": str(args.base), "grpo": asdict(cfg),
                                         "steps": args.steps, "seed": args.seed, "preset": base_meta.get("preset")})
-    final_report(policy, tokenizer, args, run)
+    final_report(args, run)
     run.finish()
 
 
@@ -81,12 +82,12 @@ def quick_eval(model, tokenizer, args, step: int) -> dict:
     return {"step": step, **{f"eval_{k}": v for k, v in result["overall"].items() if isinstance(v, float)}}
 
 
-def final_report(policy, tokenizer, args, run: RunDir) -> None:
-    """Base and R1-Zero on the same held-out problems: eval.json, report.md, curves.png."""
-    base_model, _, _ = load_checkpoint(args.base, args.device)
+def final_report(args, run: RunDir) -> None:
+    """Base and R1-Zero on the same held-out problems: eval.json, report.md, curves.png. The two
+    evaluations run side by side (and are cached, so a rerun after a kill does not repeat them)."""
     settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=args.max_new_tokens + EVAL_EXTRA_TOKENS)
-    evals = {"base": evaluate_model(base_model, tokenizer, args.tasks, **settings),
-             "R1-Zero": evaluate_model(policy, tokenizer, args.tasks, **settings)}
+    evals = cached_evaluations({"base": args.base, "R1-Zero": run.model}, args.tasks, settings, run.dir / "evals",
+                               args.device, "zero")
     (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
     report = report_card("R1-Zero report card", evals, read_jsonl(run.metrics),
                          f"Held-out problems: {args.eval_problems} per task-level, k={args.eval_k} samples at "

@@ -105,11 +105,14 @@ def test_a_crash_while_writing_the_report_loses_no_training(tmp_path, base_ckpt,
         train_zero.main(zero_args(base_ckpt, out))
     assert (out / "resume.pt").exists()
     monkeypatch.undo()
-    steps_run = []
-    real_step = grpo.grpo_step
+    steps_run, evaluations_run = [], []
+    real_step, real_evaluate = grpo.grpo_step, evaluate.evaluate_model
     monkeypatch.setattr(grpo, "grpo_step", lambda *a, **kw: steps_run.append(1) or real_step(*a, **kw))
+    for module in (evaluate, train_zero):
+        monkeypatch.setattr(module, "evaluate_model", lambda *a, **kw: evaluations_run.append(1) or real_evaluate(*a, **kw))
     assert train_zero.main(zero_args(base_ckpt, out)) == 0
     assert steps_run == [] and (out / "report.md").exists() and not (out / "resume.pt").exists()
+    assert evaluations_run == []  # base and R1-Zero were evaluated before the crash: cached, not repeated
 
 
 def test_finished_runs_and_inputs_are_never_overwritten(tmp_path, base_ckpt, uninterrupted_zero, capsys):
