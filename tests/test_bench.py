@@ -149,3 +149,29 @@ def test_check_soundness_bench_counts_the_checks_that_check(tmp_path, capsys):
         "right answers that think": 3, "with a self-check": 2, "sound": 1}
     code, err = run_cli(check_soundness.main, ["--ckpt", "/no/such/model.pt", "--problems", "1", "--k", "1"], capsys)
     assert code == 2 and "no checkpoint" in err, err
+
+
+def test_trivial_recall_sets_are_the_two_sides_of_the_split():
+    import trivial_recall
+    from r1mini.tasks import TRIVIAL_LEVEL, is_test_question
+    taught, held_out = trivial_recall.taught_questions(), trivial_recall.held_out_questions()
+    assert all(p.level == TRIVIAL_LEVEL for p in taught + held_out)
+    assert not any(is_test_question(p.task, p.expression) for p in taught)
+    assert all(is_test_question(p.task, p.expression) for p in held_out)
+    # every trivial question is on one side or the other: a+b for digits a, b; a*m for a digit a and
+    # m in 2..9 (tasks._raw_problem); two truth values and one of three operators
+    expressions = {(p.task, p.expression) for p in taught} | {(p.task, p.expression) for p in held_out}
+    assert [len({e for e in expressions if e[0] == task}) for task in ("add", "mul", "logic")] == [100, 80, 12]
+    assert len(taught) == len({(p.task, p.expression) for p in taught})
+
+
+def test_trivial_recall_tiny_run_and_missing_checkpoint(tmp_path, capsys):
+    import trivial_recall
+    from conftest import make_tiny_model
+    from r1mini.checkpoint import save_checkpoint
+    save_checkpoint(tmp_path / "model.pt", make_tiny_model(), {"stage": "test"})
+    assert trivial_recall.main([str(tmp_path / "model.pt"), "--k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| taught | 173 |" in out and "| held out | 19 |" in out
+    code, err = run_cli(trivial_recall.main, [str(tmp_path / "missing.pt")], capsys)
+    assert code == 2 and "missing.pt" in err and len(err.strip().splitlines()) == 1, err
