@@ -1,7 +1,7 @@
 """Model tests: KV cache and padding mask, DeepSeekMoE routing and load balancing, parameter counts."""
 import pytest
 import torch
-from conftest import make_context_model
+from conftest import make_context_model, make_tiny_model
 import torch.nn.functional as F
 
 from r1mini.config import model_config
@@ -257,3 +257,25 @@ def test_moe_with_an_idle_expert_matches_the_per_token_formula_and_trains_it_not
     out.sum().backward()
     assert all(p.grad is None or not p.grad.any() for p in moe.experts[0].parameters())
     assert moe.experts[indices[0, 0, 0]].w1.weight.grad.abs().sum() > 0
+
+
+def test_make_optimizer_updates_are_the_per_tensor_loops_bits():
+    """make_optimizer asks AdamW for its foreach path (faster on a CPU); it must give exactly the
+    numbers the per-tensor loop gives, or every result of the project would move."""
+    from r1mini.harness import make_optimizer
+    tokens = torch.randint(0, 300, (4, 12), generator=torch.Generator().manual_seed(1))
+    models = []
+    for foreach in (True, False):
+        model = make_tiny_model(0).train()
+        optimizer = make_optimizer(model, 3e-3, 0.1)
+        assert all(group["foreach"] for group in optimizer.param_groups)
+        for group in optimizer.param_groups:
+            group["foreach"] = foreach
+        for _ in range(5):
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(tokens[:, :-1])
+            torch.nn.functional.cross_entropy(logits.flatten(0, 1), tokens[:, 1:].flatten()).backward()
+            optimizer.step()
+        models.append(model.state_dict())
+    assert all(torch.equal(models[0][name], models[1][name]) for name in models[0])
+    assert any(not torch.equal(models[0][name], make_tiny_model(0).state_dict()[name]) for name in models[0])
