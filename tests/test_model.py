@@ -278,4 +278,5 @@ def test_make_optimizer_updates_are_the_per_tensor_loops_bits():
             optimizer.step()
         models.append(model.state_dict())
     assert all(torch.equal(models[0][name], models[1][name]) for name in models[0])
-    assert any(not torch.equal(models[0][name], make_tiny_model(0).state_dict()[name]) for name in models[0])
+    initial = make_tiny_model(0).state_dict()
+    assert any(not torch.equal(models[0][name], initial[name]) for name in models[0])  # the steps did train
