@@ -21,12 +21,14 @@ pretrained student (a dense transformer with under a quarter of the teacher's ac
 Outputs in runs/distill/: teacher_data/ (teacher_data.jsonl, teacher_counts.json); sft/, rl/,
 onpolicy/ (each: model.pt, metrics.jsonl, report.md, curves.png); evals/ (evaluations, cached by
 checkpoint); eval.json and report.md (the paper's table). On a CPU the arms train side by side, one
-process and one thread each, and so do the evaluations (harness.side_by_side): the same models and
-numbers as one after the other, sooner. The student base is built once into
+process and one thread each, and so do the evaluations (parallel.side_by_side): sooner, and the
+same models as one after the other up to floating-point rounding (on some CPUs one thread and two
+round differently). The student base is built once into
 runs/student_base/. A killed run resumes inside the stage it was in; finished stages are reused.
 """
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import random
@@ -37,15 +39,22 @@ from pathlib import Path
 import torch
 
 from r1mini.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from r1mini.config import PRESETS, pick_device
 from r1mini.corpus import render_prompt
 from r1mini.curriculum import Curriculum
 from r1mini.distillation import OnPolicyConfig, train_on_policy
-from r1mini.evaluate import EVAL_MAX_NEW_TOKENS
-from r1mini.grpo import GRPOConfig, train_grpo
-from r1mini.harness import (RunDir, arm_compute, cached_evaluations, distill_table, earlier_teacher_eval, fail,
-                            file_fingerprint, parse_distill_args, plot_run, side_by_side, sub_stage, write_data)
+from r1mini.eval_cache import cached_evaluations, file_fingerprint
+from r1mini.evaluate import add_eval_args, measures_the_same, protocol
+from r1mini.flags import (ArgumentParser, add_stage_args, check_sequence_budget, fail, float_range, int_range,
+                          parse_tasks)
+from r1mini.grpo import GRPOConfig
+from r1mini.parallel import side_by_side
+from r1mini.pretrain import build_base
 from r1mini.r1_data import filter_answers, sample_answers, training_problems
+from r1mini.report import distill_table, plot_run
 from r1mini.rewards import r1_zero_rewards
+from r1mini.rl_loop import train_grpo
+from r1mini.rundir import RunDir, read_jsonl, sub_stage, write_data
 from r1mini.sft import finetune
 from r1mini.tokenizer import get_tokenizer
 
@@ -60,8 +69,65 @@ STAGE_FLAGS = {"teacher_data": TEACHER_FLAGS,
                             "onpolicy_prompts", "onpolicy_lr")}
 
 
+DISTILL_ARMS = ("sft", "rl", "onpolicy")
+
+
+def parse_args(argv=None):
+    """Every knob of distill.py, validated before anything touches a directory (exit 2 on error)."""
+    p = ArgumentParser(description="Distillation: a small dense student learns from R1's verified answers (SFT), "
+                                   "side by side with RL and on-policy distillation on the same student.")
+    add = p.add_argument
+    add("--teacher", default="runs/r1/model.pt", help="the teacher checkpoint (python train_r1.py), e.g. runs/zero/model.pt")
+    add("--student-base", default="runs/student_base/model.pt", help="the pretrained student (built here if missing)")
+    add("--student-preset", default="student", choices=sorted(PRESETS), help="the student's size if it must be built")
+    add("--student-base-steps", type=int_range(1), help="pretraining steps if the student must be built (default: the preset's)")
+    add_stage_args(p, "runs/distill")
+    add("--arms", default=",".join(DISTILL_ARMS), help=f"comma-separated, any of {','.join(DISTILL_ARMS)}")
+    add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps (RL arms)")
+    add("--max-new-tokens", type=int_range(1), default=192, help="answer budget for the teacher's and the on-policy samples")
+    g = p.add_argument_group("teacher data")
+    # One sample on each of 4,096 questions, not two on 2,048: the same sampling time, and since one answer
+    # is kept per question, about twice the distinct answers (0.874 against 0.814 pass@1; README, "Distillation").
+    g.add_argument("--teacher-prompts", type=int_range(1, 100_000), default=4096, help="training questions the teacher answers")
+    g.add_argument("--teacher-samples", type=int_range(1, 64), default=1, help="teacher samples per question")
+    g.add_argument("--teacher-temperature", type=float_range(0.01, 100), default=0.6, help="the paper's sampling temperature")
+    g.add_argument("--teacher-keep", type=int_range(1, 64), default=1, help="at most this many distinct kept answers per question")
+    g = p.add_argument_group("arm sft: distillation, the paper's (SFT of the student base on the teacher data)")
+    # The small student learns in steps, not tokens: the same 2.1M answer tokens as 3,200 steps of 8 rows
+    # reach 0.814 pass@1 where 800 steps of 32 reach 0.677 (16 x 1,600: 0.750), for ~20% more minutes;
+    # 4,400 steps reach 0.885 where 3,200 reach 0.844 (4,800: 0.874; results/distill_sft_probes.md).
+    g.add_argument("--sft-steps", type=int_range(1), default=4400)
+    g.add_argument("--sft-lr", type=float_range(0, 1, low_open=True), default=1e-3, help="(5e-4 and 2e-3 did worse at batch 8)")
+    g.add_argument("--sft-batch-size", type=int_range(1, 4096), default=8)
+    g = p.add_argument_group("arm rl: R1-Zero's recipe on the student (train_zero.py's GRPO settings)")
+    # Side by side (distill.py on a CPU), 90 RL steps took as long as 3,200 SFT steps (4.06 and 4.13 min);
+    # 125 took 6.01 min against 4,400's 5.81 (seed 0) but 5.36 against 5.48 (seed 1): hence 135.
+    g.add_argument("--rl-steps", type=int_range(1), default=135, help="(135 take a little longer than the SFT arm's 4,400)")
+    g = p.add_argument_group("arm onpolicy: on-policy distillation (student samples, per-token reverse KL to the teacher)")
+    g.add_argument("--onpolicy-steps", type=int_range(1), default=100, help="(about the SFT arm's minutes)")
+    g.add_argument("--onpolicy-prompts", type=int_range(1, 4096), default=64, help="student answers per step")
+    g.add_argument("--onpolicy-lr", type=float_range(0, 1, low_open=True), default=5e-4,
+                   help="(3e-3 collapsed the student in a trial run)")
+    add_eval_args(p)
+    args = p.parse_args(argv)
+    try:
+        args.tasks = parse_tasks(args.tasks)
+        args.arms = tuple(dict.fromkeys(a.strip() for a in args.arms.split(",") if a.strip()))
+        unknown = [a for a in args.arms if a not in DISTILL_ARMS]
+        if unknown or not args.arms:
+            raise ValueError(f"--arms takes a comma-separated subset of {','.join(DISTILL_ARMS)}, got {unknown or 'none'}")
+        args.device = pick_device(args.device)
+        if not Path(args.teacher).exists():
+            raise ValueError(f"--teacher {args.teacher} does not exist; run `python train_r1.py` first, "
+                             "or pass --teacher runs/zero/model.pt to distil R1-Zero")
+        check_sequence_budget(argparse.Namespace(**vars(args), base=args.student_base, preset=args.student_preset))
+    except (ValueError, CheckpointError) as error:
+        p.error(str(error))
+    return args
+
+
 def main(argv=None) -> int:
-    args = parse_distill_args(argv)
+    args = parse_args(argv)
     t0 = time.perf_counter()
     try:
         with RunDir(args.out_dir, vars(args), args.overwrite, inputs=[args.teacher, args.student_base]) as run:
@@ -69,7 +135,7 @@ def main(argv=None) -> int:
             if "sft" in args.arms:
                 teacher_data(args, run.dir)
             # The arms are independent: they train side by side, one process and one thread each
-            # (harness.side_by_side; the same models as one after the other, ~1.4x sooner on 2 cores).
+            # (parallel.side_by_side; the same models as one after the other, ~1.4x sooner on 2 cores).
             arm_jobs = {"rl": rl_on_student, "sft": distil_by_sft, "onpolicy": on_policy_distillation}
             arms = [arm for arm in ARM_NAMES if arm in args.arms]   # the paper's column order
             trained = side_by_side([(arm_jobs[arm], (args, student_base, run.dir)) for arm in arms], args.device)
@@ -90,7 +156,6 @@ def pretrained_student(args) -> Path:
     (built once, then reused). It must be dense and at most a quarter of the teacher's active size."""
     path = Path(args.student_base)
     if not path.exists():
-        from r1mini.pretrain import build_base
         print(f"[distill] no student base at {path}: pretraining it ({args.student_preset} preset)")
         build_base(path.parent, args.student_preset, args.device, args.student_base_steps, args.seed,
                    evaluate=False)  # (final_report evaluates it with the others)
@@ -191,7 +256,7 @@ def stage_flags(args, stage: str) -> dict:
 def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     """Every model on the same held-out questions (eval.json), each arm's report.md, and the paper's
     table (report.md): parameters, accuracy, language, length, and each arm's student compute."""
-    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=EVAL_MAX_NEW_TOKENS)
+    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=args.eval_max_new_tokens)
     teacher_eval = earlier_teacher_eval(args.teacher, args.tasks, settings)
     evals = {"teacher": teacher_eval} if teacher_eval else {}
     evals.update(cached_evaluations({name: path for name, path in models.items() if name not in evals},
@@ -206,8 +271,7 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     compute = {name: arm_compute(directory / "metrics.jsonl", GRPOConfig().group_size) for name, directory in arms.items()}
     counts_file = run.dir / "teacher_data" / "teacher_counts.json"
     counts = json.loads(counts_file.read_text()) if "sft" in args.arms else None
-    settings_line = (f"Held-out problems: {args.eval_problems} per task-level, k={args.eval_k} samples at temperature "
-                     f"0.6, top-p 0.95. Teacher: {args.teacher}; student base: {args.student_base} "
+    settings_line = (f"{protocol(args.eval_problems, args.eval_k)} Teacher: {args.teacher}; student base: {args.student_base} "
                      f"({read_checkpoint(args.student_base)['meta'].get('preset', '?')} preset).")
     report = distill_table(evals, params, compute, counts, settings_line,
                            {name: directory / "metrics.jsonl" for name, directory in arms.items()})
@@ -217,6 +281,33 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
                                                            {name: compute[name]}, None, settings_line, {}))
     print(report.split("\n## ")[0])
     print(f"[distill] wrote {run.dir / 'report.md'}")
+
+
+def earlier_teacher_eval(teacher, tasks, settings: dict) -> dict | None:
+    """The teacher's evaluation from the eval.json that train_r1.py (or train_zero.py) wrote beside
+    it, if it measured the same thing (it was written with the checkpoint, so it is of that model)."""
+    path, stage = Path(teacher).parent / "eval.json", read_checkpoint(teacher)["meta"].get("stage")
+    entry = json.loads(path.read_text()).get({"r1": "R1", "zero": "R1-Zero"}.get(stage, "")) if path.exists() else None
+    return entry if entry and measures_the_same(entry, tasks, **settings) else None
+
+
+def arm_compute(metrics_path, group_size: int) -> dict:
+    """A training run's student compute, summed from its metrics.jsonl (so a resumed run counts
+    once): steps, tokens the student sampled, completion tokens it was trained on, minutes. SFT logs
+    target_tokens and seconds; GRPO its groups, lengths and timers; on-policy distillation its own."""
+    records = [r for r in read_jsonl(metrics_path) if "step" in r]
+    total = lambda key: sum(r.get(key, 0) for r in records)  # noqa: E731
+    sampled = total("tokens_sampled") or sum(r.get("groups_sampled", 0) * group_size * r.get("response_length", 0)
+                                             for r in records)
+    seconds = total("seconds") or total("time_sample") + total("time_reference") + total("time_update")
+    trained = total("tokens_trained") or total("target_tokens")
+    reference = trained if "time_reference" in (records[-1] if records else {}) else 0  # GRPO's KL: one more forward
+    # Arithmetic in forward-token units: a sampled token costs one forward, a trained one forward +
+    # backward (about 3). Sampling is slow per token (one token at a time), so minutes and
+    # arithmetic rank the arms differently; the report gives both.
+    return {"steps": max((r["step"] for r in records), default=0), "tokens sampled": round(sampled),
+            "tokens trained": round(trained), "forward-token units": round(sampled + reference + 3 * trained),
+            "minutes": round(seconds / 60, 2)}
 
 
 if __name__ == "__main__":

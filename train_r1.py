@@ -38,20 +38,82 @@ from pathlib import Path
 
 import torch
 
-from r1mini import harness, r1_data
-from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from r1mini import r1_data, rundir
+from r1mini.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from r1mini.config import pick_device
 from r1mini.curriculum import Curriculum
-from r1mini.evaluate import EVAL_MAX_NEW_TOKENS
-from r1mini.grpo import train_grpo
-from r1mini.harness import RunDir, fail, grpo_config, parse_r1_args, plot_run, stage_table
+from r1mini.eval_cache import cached_evaluations, file_fingerprint
+from r1mini.evaluate import add_eval_args, measures_the_same, protocol
+from r1mini.flags import (ArgumentParser, add_grpo_args, add_stage_args, check_sequence_budget, fail, float_range,
+                          grpo_config, int_range, parse_tasks)
 from r1mini.r1_data import (cold_start_example, deduplicate, encode_examples, filter_answers, helpfulness_rule,
                             non_reasoning_example, r1_rewards)
+from r1mini.report import plot_run, stage_table
+from r1mini.rl_loop import train_grpo
+from r1mini.rundir import RunDir
 from r1mini.sft import finetune
 from r1mini.tasks import TRAIN_LEVELS, TRIVIAL_LEVEL
 
 
+def parse_args(argv=None):
+    """Every knob of train_r1.py, validated before anything touches a directory (exit 2 on error)."""
+    p = ArgumentParser(description="R1: cold start, reasoning RL with a language reward, rejection sampling + SFT, "
+                                   "all-scenario RL (DeepSeek-R1 §2.3).")
+    add = p.add_argument
+    add("--zero", default="runs/zero/model.pt", help="the R1-Zero checkpoint (python train_zero.py)")
+    add("--base", default="runs/base/model.pt", help="the base checkpoint both SFT stages start from")
+    add_stage_args(p, "runs/r1")
+    g = p.add_argument_group("1. cold start (Dev1)")
+    g.add_argument("--cold-start-prompts", type=int_range(1, 100_000), default=3072, help="training questions R1-Zero answers")
+    g.add_argument("--cold-start-samples", type=int_range(1, 64), default=2, help="R1-Zero samples per question")
+    g.add_argument("--cold-start-temperature", type=float_range(0.01, 100), default=1.0, help="R1 samples R1-Zero at T = 1")
+    g.add_argument("--cold-start-steps", type=int_range(1), default=400, help="SFT steps of the base on the cold-start data")
+    g.add_argument("--sft-lr", type=float_range(0, 1, low_open=True), default=1e-3, help="peak lr of both SFT stages")
+    g.add_argument("--sft-batch-size", type=int_range(1, 4096), default=32)
+    g = p.add_argument_group("2. reasoning RL (Dev2) and 4. all-scenario RL (R1): GRPO")
+    g.add_argument("--reasoning-steps", type=int_range(1), default=40, help="GRPO steps from Dev1")
+    g.add_argument("--final-steps", type=int_range(1), default=40, help="GRPO steps from Dev3")
+    g.add_argument("--helpful-share", type=float_range(0, 1), default=0.25,
+                   help="the helpfulness rule is on for this last share of the final steps (R1 v2: the last 400 of 1,700)")
+    g.add_argument("--no-language-reward", action="store_true", help="ablation: RL without the language-consistency reward")
+    add_grpo_args(g)
+    # A readable answer adds a self-check and a summary (~25 tokens). RL from an SFT'd model takes a
+    # lower lr than R1-Zero's from the base (the paper: 3e-6 for R1's RL): at 3e-4 the sharp SFT policy
+    # drifted and final RL cost 6.7 points of pass@1 (Dev3 0.843 -> 0.776); at 5e-5 both stages add (README, "R1").
+    p.set_defaults(max_new_tokens=192, lr=5e-5)
+    g = p.add_argument_group("3. rejection sampling + SFT (Dev3)")
+    # Many questions, few samples each: one answer is kept per question, and Dev3 needs about as many
+    # distinct reasoning answers as the cold start had (~2,700). With 1,024 x 4 it got ~970 and lost
+    # 3-6 points on the worked levels in two seeds; with 3,072 x 2 (~2,770) under one (README, "R1").
+    g.add_argument("--rejection-prompts", type=int_range(1, 100_000), default=3072, help="training questions Dev2 answers")
+    g.add_argument("--rejection-samples", type=int_range(1, 64), default=2, help="Dev2 samples per question")
+    g.add_argument("--rejection-keep", type=int_range(1, 64), default=1, help="at most this many kept answers per question")
+    # Off by default: it drops most long-sum answers (Dev2's checks there are mostly garbled) and cost
+    # R1 2.6-2.8 points of pass@1 for 4-9 more points of sound self-checks (README, "R1").
+    g.add_argument("--sound-checks", action="store_true",
+                   help="also require a self-check of one of the problem's own steps, one conclusion and a summary "
+                        "stating the answer, and a stop (r1_data.concludes_soundly)")
+    g.add_argument("--non-reasoning-share", type=float_range(0, 0.9), default=0.25,
+                   help="share of the SFT set that is trivial questions answered directly (paper: 200k of 800k)")
+    g.add_argument("--rejection-steps", type=int_range(1), default=500,
+                   help="SFT steps of the base on the kept data (the paper: 2 epochs of 800k; a few epochs here)")
+    add_eval_args(p)
+    args = p.parse_args(argv)
+    try:
+        args.tasks = parse_tasks(args.tasks)
+        args.device = pick_device(args.device)
+        for flag, path in (("--zero", args.zero), ("--base", args.base)):
+            if not Path(path).exists():
+                raise ValueError(f"{flag} {path} does not exist; run `python train_zero.py` first "
+                                 "(it builds the base too)")
+        check_sequence_budget(args)
+    except (ValueError, CheckpointError) as error:
+        p.error(str(error))
+    return args
+
+
 def main(argv=None) -> int:
-    args = parse_r1_args(argv)
+    args = parse_args(argv)
     t0 = time.perf_counter()
     try:
         with RunDir(args.out_dir, vars(args), args.overwrite, inputs=[args.zero, args.base]) as run:
@@ -152,8 +214,8 @@ def sub_stage(args, run: RunDir, name: str, build) -> Path:
     """A stage in out_dir/name: reused if it finished earlier with the same flags and inputs (the
     checkpoints by content: a retrained R1-Zero is not the one a finished stage used), resumed if killed."""
     flags = {flag: getattr(args, flag) for flag in STAGE_FLAGS[name]}
-    inputs = {"zero_sha256": harness.file_fingerprint(args.zero), "base_sha256": harness.file_fingerprint(args.base)}
-    return harness.sub_stage(run.dir / name, {**flags, **inputs}, args.overwrite, build, "r1")
+    inputs = {"zero_sha256": file_fingerprint(args.zero), "base_sha256": file_fingerprint(args.base)}
+    return rundir.sub_stage(run.dir / name, {**flags, **inputs}, args.overwrite, build, "r1")
 
 
 def training_problems(args, n: int, purpose: str, include_trivial: bool = True, only_trivial: bool = False):
@@ -165,7 +227,7 @@ def sample_answers(model, tokenizer, problems, samples: int, temperature: float,
 
 
 def write_data(stage: RunDir, name: str, pairs, counts: dict) -> None:
-    harness.write_data(stage.dir, name, pairs, counts, "r1")
+    rundir.write_data(stage.dir, name, pairs, counts, "r1")
 
 
 def sft_from_base(args, stage: RunDir, data, steps: int, desc: str):
@@ -192,19 +254,35 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     """Every stage on the same held-out questions: eval.json and report.md (the stage table). The base
     and R1-Zero rows are taken from train_zero.py's eval.json when it used the same settings."""
     settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed,
-                    max_new_tokens=EVAL_MAX_NEW_TOKENS)
-    evals = harness.earlier_zero_evals(args.zero, args.base, args.tasks, settings)
-    evals.update(harness.cached_evaluations({name: path for name, path in models.items() if name not in evals},
-                                            args.tasks, settings, run.dir / "evals", args.device, "r1"))
+                    max_new_tokens=args.eval_max_new_tokens)
+    evals = earlier_zero_evals(args.zero, args.base, args.tasks, settings)
+    evals.update(cached_evaluations({name: path for name, path in models.items() if name not in evals},
+                                    args.tasks, settings, run.dir / "evals", args.device, "r1"))
     evals = {name: evals[name] for name in models}
     (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
     counts = {name: json.loads((run.dir / d / f"{name}_counts.json").read_text())
               for d, name in (("dev1", "cold_start"), ("dev3", "rejection"))}
-    report = stage_table(evals, counts, f"Held-out problems: {args.eval_problems} per task-level, k={args.eval_k} "
-                                        "samples at temperature 0.6, top-p 0.95.")
+    report = stage_table(evals, counts, protocol(args.eval_problems, args.eval_k))
     (run.dir / "report.md").write_text(report)
     print(report.split("\n## ")[0])
     print(f"[r1] wrote {run.model} and {run.dir / 'report.md'}")
+
+
+def earlier_zero_evals(zero, base, tasks, settings: dict) -> dict:
+    """train_zero.py's evaluations of the base and R1-Zero (the eval.json beside `zero`), if they are
+    of these checkpoints, tasks and settings: then evaluating again would only repeat them."""
+    path, names = Path(zero).parent / "eval.json", ("base", "R1-Zero")
+    if not path.exists():
+        return {}
+    evals = json.loads(path.read_text())
+    same = all(measures_the_same(evals.get(name, {}), tasks, **settings) for name in names)
+    same_models = Path(read_checkpoint(zero)["meta"].get("base", "")).resolve() == Path(base).resolve()
+    # an eval.json written before the stage table existed lacks its rows: evaluate again then
+    complete = same and all({"trivial", "nontrivial"} <= set(evals[name]) for name in names)
+    if not (same and same_models and complete):
+        return {}
+    print(f"[r1] base and R1-Zero: evaluations reused from {path}")
+    return {name: evals[name] for name in names}
 
 
 if __name__ == "__main__":

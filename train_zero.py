@@ -29,16 +29,51 @@ from pathlib import Path
 import torch
 
 from r1mini.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from r1mini.config import PRESETS, pick_device
 from r1mini.curriculum import Curriculum
-from r1mini.evaluate import evaluate_model
-from r1mini.grpo import GRPOConfig, train_grpo
-from r1mini.harness import (EVAL_EXTRA_TOKENS, RunDir, cached_evaluations, fail, grpo_config, parse_grpo_args, plot_run,
-                            read_jsonl, report_card)
+from r1mini.eval_cache import cached_evaluations
+from r1mini.evaluate import add_eval_args, evaluate_model, protocol
+from r1mini.flags import (SEED, ArgumentParser, add_grpo_args, check_sequence_budget, fail, grpo_config, int_range,
+                          parse_tasks)
+from r1mini.grpo import GRPOConfig
+from r1mini.pretrain import build_base
+from r1mini.report import plot_run, report_card
 from r1mini.rewards import r1_zero_rewards
+from r1mini.rl_loop import train_grpo
+from r1mini.rundir import RunDir, read_jsonl
+from r1mini.tasks import TASK_NAMES
+
+
+def parse_args(argv=None):
+    """Every knob of train_zero.py, validated before anything touches a directory (exit 2 on error)."""
+    p = ArgumentParser(description="R1-Zero: GRPO from the base model with accuracy + format rewards.")
+    add = p.add_argument
+    add("--base", default="runs/base/model.pt", help="base checkpoint (built if missing)")
+    add("--out-dir", default="runs/zero")
+    add("--overwrite", action="store_true", help="replace a finished run in --out-dir")
+    add("--preset", choices=sorted(PRESETS), help="model size if the base must be built")
+    add("--base-steps", type=int_range(1), help="pretraining steps if the base must be built")
+    add("--device", default="auto", help="auto, cpu, cuda or mps")
+    add("--seed", type=SEED, default=0)
+    add("--steps", type=int_range(1), default=150, help="GRPO steps")
+    add("--tasks", default=",".join(TASK_NAMES), help="comma-separated tasks to train on")
+    add("--language-reward", action="store_true",
+        help="add R1's language-consistency reward (an ablation: R1-Zero itself has none)")
+    add_grpo_args(p)
+    add("--eval-every", type=int_range(0), default=25, help="held-out evaluation every N steps (0 = only at the end)")
+    add_eval_args(p)
+    args = p.parse_args(argv)
+    try:
+        args.tasks = parse_tasks(args.tasks)
+        args.device = pick_device(args.device)
+        check_sequence_budget(args)
+    except (ValueError, CheckpointError) as error:
+        p.error(str(error))
+    return args
 
 
 def main(argv=None) -> int:
-    args = parse_grpo_args("R1-Zero: GRPO from the base model with accuracy + format rewards.", "runs/zero", argv)
+    args = parse_args(argv)
     cfg = grpo_config(args)
     t0 = time.perf_counter()
     try:
@@ -52,7 +87,6 @@ def main(argv=None) -> int:
 
 def train(args, cfg: GRPOConfig, run: RunDir) -> None:
     if not Path(args.base).exists():  # the pipeline is one command: build the base first
-        from r1mini.pretrain import build_base
         print(f"[zero] no base model at {args.base}: pretraining it first")
         build_base(Path(args.base).parent, args.preset, args.device, args.base_steps, args.seed)
     policy, tokenizer, base_meta = load_checkpoint(args.base, args.device)
@@ -78,21 +112,19 @@ def quick_eval(model, tokenizer, args, step: int) -> dict:
     final evaluation's problems and k = 4, so a curve point costs little; the seed changes with the
     step so that the curve is not one fixed set of samples."""
     result = evaluate_model(model, tokenizer, args.tasks, n_problems=max(4, args.eval_problems // 3), k=4,
-                            include_hard=False, max_new_tokens=args.max_new_tokens + EVAL_EXTRA_TOKENS, seed=1000 + step)
+                            include_hard=False, max_new_tokens=args.eval_max_new_tokens, seed=1000 + step)
     return {"step": step, **{f"eval_{k}": v for k, v in result["overall"].items() if isinstance(v, float)}}
 
 
 def final_report(args, run: RunDir) -> None:
     """Base and R1-Zero on the same held-out problems: eval.json, report.md, curves.png. The two
     evaluations run side by side (and are cached, so a rerun after a kill does not repeat them)."""
-    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=args.max_new_tokens + EVAL_EXTRA_TOKENS)
+    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=args.eval_max_new_tokens)
     evals = cached_evaluations({"base": args.base, "R1-Zero": run.model}, args.tasks, settings, run.dir / "evals",
                                args.device, "zero")
     (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
-    report = report_card("R1-Zero report card", evals, read_jsonl(run.metrics),
-                         f"Held-out problems: {args.eval_problems} per task-level, k={args.eval_k} samples at "
-                         "temperature 0.6, top-p 0.95.", ("reward_accuracy", "response_length", "kl",
-                                                          "frac_reward_zero_std", "groups_sampled", "entropy"))
+    report = report_card("R1-Zero report card", evals, read_jsonl(run.metrics), protocol(args.eval_problems, args.eval_k),
+                         ("reward_accuracy", "response_length", "kl", "frac_reward_zero_std", "groups_sampled", "entropy"))
     (run.dir / "report.md").write_text(report)
     plot_run(run.metrics, run.dir)
     print(report.split("\n## ")[0])

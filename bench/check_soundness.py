@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
-from r1mini.harness import ArgumentParser, fail, int_range  # noqa: E402
+from r1mini.flags import ArgumentParser, fail, int_range  # noqa: E402
 from r1mini.r1_data import CHECK_OPENINGS, concludes_soundly  # noqa: E402
 from r1mini.rewards import reasoning_text, summary_text, thinks  # noqa: E402
 from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, test_problems  # noqa: E402

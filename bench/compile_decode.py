@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from peers import VOCAB, r1mini_dense  # noqa: E402  (the peers' dense shape, seed 0)
 from r1mini.config import model_config  # noqa: E402
-from r1mini.harness import ArgumentParser, int_range  # noqa: E402
+from r1mini.flags import ArgumentParser, int_range  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 
 
@@ -64,7 +64,7 @@ def time_generate(ckpt: str, questions: int) -> int:
     """Eager against compiled `sampler.generate` on a trained checkpoint, GRPO's batch."""
     from r1mini.checkpoint import CheckpointError, load_checkpoint
     from r1mini.corpus import render_prompt
-    from r1mini.harness import fail
+    from r1mini.flags import fail
     from r1mini.r1_data import training_problems
     from r1mini.sampler import generate
     from r1mini.tasks import TASK_NAMES

@@ -22,7 +22,8 @@ from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.config import model_config, pick_device  # noqa: E402
 from r1mini.curriculum import Curriculum  # noqa: E402
 from r1mini.grpo import GRPOConfig, grpo_step  # noqa: E402
-from r1mini.harness import ArgumentParser, fail, float_range, int_range, make_optimizer  # noqa: E402
+from r1mini.flags import ArgumentParser, fail, float_range, int_range  # noqa: E402
+from r1mini.train_utils import make_optimizer  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.rewards import r1_zero_rewards  # noqa: E402
 from r1mini.tasks import TASK_NAMES  # noqa: E402

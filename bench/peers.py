@@ -39,7 +39,8 @@ from r1mini.config import model_config  # noqa: E402
 from r1mini.corpus import render_prompt  # noqa: E402
 from r1mini.curriculum import Curriculum  # noqa: E402
 from r1mini.grpo import GRPOConfig, grpo_step  # noqa: E402
-from r1mini.harness import ArgumentParser, int_range, make_optimizer  # noqa: E402
+from r1mini.flags import ArgumentParser, int_range  # noqa: E402
+from r1mini.train_utils import make_optimizer  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.rewards import r1_zero_rewards  # noqa: E402
 from r1mini.sampler import generate  # noqa: E402

@@ -31,7 +31,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from compile_decode import compile_unavailable  # noqa: E402
 from r1mini.config import PRESETS, model_config  # noqa: E402
-from r1mini.harness import ArgumentParser, int_range, make_optimizer  # noqa: E402
+from r1mini.flags import ArgumentParser, int_range  # noqa: E402
+from r1mini.train_utils import make_optimizer  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.pretrain import encoded_stream  # noqa: E402
 from r1mini.sft import SFTConfig, collate, length_bucketed_batches, sft_step  # noqa: E402

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.corpus import render_prompt  # noqa: E402
-from r1mini.harness import ArgumentParser, fail, int_range  # noqa: E402
+from r1mini.flags import ArgumentParser, fail, int_range  # noqa: E402
 from r1mini.r1_data import training_problems  # noqa: E402
 from r1mini.sampler import generate  # noqa: E402
 from r1mini.tasks import TASK_NAMES  # noqa: E402

@@ -36,7 +36,8 @@ from r1mini import tasks  # noqa: E402
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.config import model_config  # noqa: E402
 from r1mini.corpus import StyleMix, render_example, render_prompt, sample_task_level  # noqa: E402
-from r1mini.harness import ArgumentParser, RunDir, fail  # noqa: E402
+from r1mini.flags import ArgumentParser, fail  # noqa: E402
+from r1mini.rundir import RunDir  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.sft import SFTConfig, train_sft  # noqa: E402
 from r1mini.tasks import STEP_TEXT, _render, generate_problem, test_problems, trace  # noqa: E402

@@ -29,7 +29,8 @@ from r1mini import r1_data  # noqa: E402
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.corpus import render_completion, render_prompt  # noqa: E402
 from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
-from r1mini.harness import ArgumentParser, RunDir, fail, int_range  # noqa: E402
+from r1mini.flags import ArgumentParser, fail, int_range  # noqa: E402
+from r1mini.rundir import RunDir  # noqa: E402
 from r1mini.sft import finetune  # noqa: E402
 from r1mini.tasks import LOGIC_OPS_ZH, TRIVIAL_LEVEL, test_problems  # noqa: E402
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
-from r1mini.harness import ArgumentParser, fail, int_range  # noqa: E402
+from r1mini.flags import ArgumentParser, fail, int_range  # noqa: E402
 from r1mini.tasks import TASK_NAMES, TRIVIAL_LEVEL, generate_problem, test_problems  # noqa: E402
 
 

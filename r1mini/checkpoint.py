@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 
 from r1mini.config import ModelConfig
+from r1mini.model import Transformer
+from r1mini.tokenizer import get_tokenizer
 
 MAX_SEQ_LEN_LIMIT = 65536  # RoPE tables and KV caches are sized by max_seq_len: refuse absurd values
 
@@ -84,7 +86,6 @@ def config_fingerprint(config: dict) -> str:
 
 
 def save_checkpoint(path, model, meta: dict | None = None) -> None:
-    from r1mini.tokenizer import get_tokenizer
     tokenizer = get_tokenizer()
     config = model.cfg.to_dict()
     payload = {
@@ -202,8 +203,6 @@ def _check_config(payload: dict, path) -> ModelConfig:
 
 def load_checkpoint(path, device="cpu"):
     """(model, tokenizer, meta) from a checkpoint file, model in eval mode on `device`."""
-    from r1mini.model import Transformer
-    from r1mini.tokenizer import get_tokenizer
     payload = read_checkpoint(path)
     tokenizer = get_tokenizer()
     record = payload.get("tokenizer")

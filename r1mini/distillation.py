@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 import torch
 
+from r1mini.checkpoint import python_rng_state
 from r1mini.config import autocast
 from r1mini.corpus import render_prompt
 from r1mini.grpo import completion_batch
-from r1mini.harness import check_finite, make_optimizer
 from r1mini.rewards import accuracy_reward
 from r1mini.sampler import generate
+from r1mini.train_utils import check_finite, make_optimizer
 
 
 @dataclass
@@ -82,10 +83,9 @@ def on_policy_step(student, teacher, optimizer, tokenizer, problems, cfg: OnPoli
 def train_on_policy(student, teacher, tokenizer, cfg: OnPolicyConfig, run, steps: int, draw_problems, rng, device,
                     desc: str = "on-policy distillation", resume_every: int = 10) -> None:
     """`steps` calls of on_policy_step on questions from `draw_problems(rng, n)`, one metrics line per
-    step and a resume file every `resume_every` steps (`run` is a harness.RunDir)."""
+    step and a resume file every `resume_every` steps (`run` is a rundir.RunDir)."""
     from tqdm import tqdm
 
-    from r1mini.checkpoint import python_rng_state
     teacher.eval().requires_grad_(False)
     optimizer = make_optimizer(student, cfg.lr, weight_decay=0.0)
     start, saved = run.resume(student, optimizer)

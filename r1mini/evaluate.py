@@ -29,13 +29,21 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from r1mini.checkpoint import CheckpointError, load_checkpoint
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
+from r1mini.flags import SEED, ArgumentParser, fail, float_range, int_range, parse_tasks
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
                             language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.sampler import generate
 from r1mini.tasks import (HARD_LEVELS, LANGUAGES, TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, normalize_answer,
                           test_problems)
+
+# The evaluation protocol, in one place (R1 v1 §3): k samples per question at this temperature and
+# top-p, each answer at most this many tokens (a clean 4-digit product's solution is ~150).
+EVAL_TEMPERATURE = 0.6
+EVAL_TOP_P = 0.95
+EVAL_MAX_NEW_TOKENS = 192
 
 REFLECTION = re.compile(r"\b(?:wait|check|verify)\b|等等|检查|验证", re.IGNORECASE)
 # one *computed* step of any task, in either language — an operation with its result, so a think
@@ -141,11 +149,8 @@ def sample_responses(model, tokenizer, problems: list[Problem], k: int, temperat
 
 # Room for R1's readable answers (a self-check and a summary) on the longest training questions:
 # train_r1.py and distill.py evaluate with it, train_zero.py too by default (160 + 32): one measurement.
-EVAL_MAX_NEW_TOKENS = 192
-
-
 def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: int = 8,
-                   temperature: float = 0.6, top_p: float = 0.95, max_new_tokens: int = EVAL_MAX_NEW_TOKENS,
+                   temperature: float = EVAL_TEMPERATURE, top_p: float = EVAL_TOP_P, max_new_tokens: int = EVAL_MAX_NEW_TOKENS,
                    include_hard: bool = True, batch_size: int = 256, seed: int = 0,
                    return_records: bool = False) -> dict:
     """Held-out evaluation: {"settings", "overall" (training levels), "hard", "by_task", "by_level",
@@ -179,9 +184,24 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
 def measures_the_same(result: dict, tasks, n_problems: int, k: int, seed: int, max_new_tokens: int) -> bool:
     """Whether an earlier evaluate_model result (from an eval.json) used these tasks and settings,
     at the standard temperature and top-p: then evaluating the same checkpoint again repeats it."""
-    return result.get("settings") == {"k": k, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": n_problems,
+    return result.get("settings") == {"k": k, "temperature": EVAL_TEMPERATURE, "top_p": EVAL_TOP_P, "n_problems_per_level": n_problems,
                                       "max_new_tokens": max_new_tokens, "seed": seed} \
         and list(result.get("by_task", {})) == list(tasks)
+
+
+def add_eval_args(parser: ArgumentParser) -> None:
+    """The final held-out evaluation's flags, the same in every script."""
+    g = parser.add_argument_group("evaluation")
+    g.add_argument("--eval-problems", type=int_range(1, 1000), default=20, help="held-out problems per task-level")
+    g.add_argument("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
+    g.add_argument("--eval-max-new-tokens", type=int_range(1), default=EVAL_MAX_NEW_TOKENS,
+                   help="answer budget of the evaluations")
+
+
+def protocol(n_problems: int, k: int) -> str:
+    """The evaluation protocol in words, for the reports."""
+    return (f"Held-out problems: {n_problems} per task-level, k={k} samples at temperature {EVAL_TEMPERATURE:g}, "
+            f"top-p {EVAL_TOP_P:g}.")
 
 
 COLUMNS = [("pass@1", "pass@1"), ("cons@k", "cons@k"), ("format_rate", "format"), ("mean_length", "length"),
@@ -211,17 +231,15 @@ def format_table(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from r1mini.checkpoint import CheckpointError, load_checkpoint
-    from r1mini.harness import SEED, ArgumentParser, fail, float_range, int_range, parse_tasks
     parser = ArgumentParser(description="Evaluate a checkpoint on held-out problems (R1 §3 protocol).")
     parser.add_argument("--ckpt", required=True, help="path to a model.pt written by any stage")
     parser.add_argument("--tasks", default=",".join(TASK_NAMES), help="comma-separated task names")
     parser.add_argument("--n-problems", type=int_range(1, 1000), default=20, help="held-out problems per task and level "
                         "(fewer when a level has fewer distinct test questions)")
     parser.add_argument("--k", type=int_range(1, 256), default=8, help="samples per problem (pass@1 averages them, cons@k votes)")
-    parser.add_argument("--temperature", type=float_range(0.01, 100), default=0.6)
-    parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=0.95)
-    parser.add_argument("--max-new-tokens", type=int_range(1), default=192)
+    parser.add_argument("--temperature", type=float_range(0.01, 100), default=EVAL_TEMPERATURE)
+    parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=EVAL_TOP_P)
+    parser.add_argument("--max-new-tokens", type=int_range(1), default=EVAL_MAX_NEW_TOKENS)
     parser.add_argument("--no-hard", action="store_true", help="skip the harder-than-training levels")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")

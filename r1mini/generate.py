@@ -26,7 +26,7 @@ from tqdm import tqdm
 from r1mini.checkpoint import load_checkpoint
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
-from r1mini.harness import SEED, ArgumentParser, fail, float_range, int_range
+from r1mini.flags import SEED, ArgumentParser, fail, float_range, int_range
 from r1mini.rewards import extract_answer
 from r1mini.sampler import generate
 from r1mini.tasks import normalize_question

@@ -11,13 +11,13 @@ baseline. Reading order, which is also the order of one RL step:
   4. completion_logprobs   log π(o_t | q, o_<t) under softmax(logits / T), the distribution the
                            tokens were actually drawn from (on completion_batch's padded rows)
   5. grpo_loss             clipped-ratio surrogate − β·KL(π_θ‖π_ref), k3 estimator  (the objective J)
-  6. accumulate_gradient   ∇ of the batch's loss, summed over chunks of rows (chunk_share weighs them);
-                           rows are sorted by length and each chunk is cut to its longest row (row_chunks)
-  7. grpo_step             1-6, then μ gradient steps;  train_grpo: the loop of steps (with resume)
+  6. grpo_step             1-5, then μ gradient steps on the whole batch at once
 
-Every RL stage calls `grpo_step`, so the loss lives in exactly one place. Routing during RL: the
-MoE router is part of the policy and learns only from the RL objective — no balance loss, no bias
-nudge — because either would change the policy with no reward behind it.
+That is the whole algorithm. The scripts run `grpo_fast.fast_grpo_step`, the same step computed
+chunk by chunk on length-sorted rows (less memory, no compute on padding; a test checks that both
+give the same loss and gradient), and `rl_loop.train_grpo` is the loop of steps. Routing during RL:
+the MoE router is part of the policy and learns only from the RL objective — no balance loss, no
+bias nudge — because either would change the policy with no reward behind it.
 """
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ import torch
 
 from r1mini.config import autocast
 from r1mini.corpus import render_prompt
-from r1mini.harness import Timer, check_finite, rollout_stats
 from r1mini.model import token_logprobs
 from r1mini.sampler import generate
 from r1mini.sft import IGNORE, collate
 from r1mini.tasks import Problem
+from r1mini.train_utils import Timer, check_finite
 
 AGGREGATIONS = ("seq_mean", "token_mean", "constant")
 DEFAULT_AGGREGATION = "token_mean"  # DAPO's: every token weighs the same, long answers are not down-weighted
@@ -133,6 +133,26 @@ def sample_groups(policy, tokenizer, draw_problems: Callable[[int], list[Problem
     return [g for g in sampled if g.informative][:P], sampled
 
 
+def rollout_stats(sampled, used, eot_id: int) -> dict:
+    """Diagnostics of one GRPO step's rollouts: `sampled` are all groups drawn, `used` the ones the
+    update learns from (dynamic sampling keeps the groups whose rewards differ)."""
+    completions = [c for g in sampled for c in g.completions]
+    lengths = torch.tensor([len(c) for c in completions], dtype=torch.float)
+    totals = torch.cat([g.total_reward for g in sampled])
+    stats = {"reward": float(totals.mean()), "reward_std": float(totals.std()),
+             "frac_reward_zero_std": sum(not g.informative for g in sampled) / len(sampled),
+             # groups no answer of which was right: RL gets no signal from them (distill.py reports it)
+             "frac_groups_never_right": sum(not any(g.rewards.get("accuracy", [1])) for g in sampled) / len(sampled),
+             "groups_sampled": len(sampled), "groups_used": len(used),
+             "response_length": float(lengths.mean()), "response_length_max": float(lengths.max()),
+             "truncation_rate": sum(not c or c[-1] != eot_id for c in completions) / len(completions)}
+    for name in dict.fromkeys(name for g in sampled for name in g.rewards):  # R1 gives trivial questions no language term
+        having = [g for g in sampled if name in g.rewards]
+        stats[f"reward_{name}"] = sum(sum(g.rewards[name]) for g in having) / sum(len(g.completions) for g in having)
+    return stats
+
+
+
 def group_advantages(rewards: torch.Tensor, group_size: int, normalize_std: bool = True,
                      eps: float = 1e-4) -> torch.Tensor:
     """(r − group mean) / (group std + eps) for rewards laid out group after group.
@@ -225,22 +245,11 @@ def grpo_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, ref_logprobs: 
     return loss, stats
 
 
-def chunk_share(aggregation: str, chunk_mask: torch.Tensor, mask: torch.Tensor) -> float:
-    """The weight of one chunk of rows' grpo_loss in the whole batch's: a token mean weighs by the
-    chunk's share of the tokens, a sequence mean by its share of the rows; a constant-normalised
-    sum needs no weight. Summed over the chunks, the weighted losses give the batch's loss."""
-    if aggregation == "token_mean":
-        return float(chunk_mask.sum() / mask.sum().clamp(min=1))
-    if aggregation == "seq_mean":
-        return len(chunk_mask) / len(mask)
-    return 1.0
-
-
 def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[int], list[Problem]],
               cfg: GRPOConfig, reward_fn: RewardFn, device, generator: torch.Generator | None = None,
               step: int = 0, expected_share: float | None = None) -> tuple[dict, list[Group]]:
-    """One GRPO iteration: sample groups, advantages, `updates_per_batch` gradient steps.
-    Returns (stats, every group sampled); stats hold what practitioners watch."""
+    """One GRPO iteration: sample groups, advantages, `updates_per_batch` gradient steps on the
+    whole batch at once. Returns (stats, every group sampled); stats hold what practitioners watch."""
     timer = Timer()
     with timer("sample"):
         groups, sampled = sample_groups(policy, tokenizer, draw_problems, cfg, reward_fn, generator, expected_share)
@@ -248,121 +257,25 @@ def grpo_step(policy, ref_model, optimizer, tokenizer, draw_problems: Callable[[
     if not groups:  # every group scored all-equal: nothing to learn from this step
         return {**stats, **timer.times, "updated": 0.0}, sampled
     advantages = group_advantages(torch.cat([g.total_reward for g in groups]), cfg.group_size, cfg.normalize_std)
-    prompts = [g.prompt for g in groups for _ in g.completions]
-    completions = [c for g in groups for c in g.completions]
-    row_lengths = [len(p) + len(c) - 1 for p, c in zip(prompts, completions)]  # inputs drop the last token
-    # Longest rows first, so that each chunk of rows is cut to its own longest row: answers run from a
-    # few tokens to ~150, and a batch padded to its longest row was ~45% padding. (The loss is a sum
-    # over rows, so their order does not matter.)
-    order = sorted(range(len(row_lengths)), key=row_lengths.__getitem__, reverse=True)
-    inputs, targets, mask = completion_batch([prompts[i] for i in order], [completions[i] for i in order],
-                                             tokenizer.pad_id, device)
-    advantages = advantages[order].to(device)
-    chunks = row_chunks([row_lengths[i] for i in order], cfg.update_chunk_tokens)
+    inputs, targets, mask = completion_batch([g.prompt for g in groups for _ in g.completions],
+                                             [c for g in groups for c in g.completions], tokenizer.pad_id, device)
     with timer("reference"), torch.no_grad(), autocast(device):
-        ref_logprobs = chunked_logprobs(ref_model, inputs, targets, chunks, cfg.temperature) if cfg.kl_coef else None
-        old_logprobs = (chunked_logprobs(policy, inputs, targets, chunks, cfg.temperature)
-                        if cfg.updates_per_batch > 1 else None)
+        ref_logprobs = completion_logprobs(ref_model, inputs, targets, cfg.temperature) if cfg.kl_coef else None
+        old_logprobs = completion_logprobs(policy, inputs, targets, cfg.temperature) if cfg.updates_per_batch > 1 else None
     policy.train()
     with timer("update"):
         for _ in range(cfg.updates_per_batch):
             optimizer.zero_grad(set_to_none=True)
-            totals = accumulate_gradient(policy, inputs, targets, mask, advantages, old_logprobs, ref_logprobs,
-                                         chunks, cfg, device, step)
+            with autocast(device):
+                logprobs, entropy = completion_logprobs(policy, inputs, targets, cfg.temperature, with_entropy=True)
+                old = logprobs.detach() if old_logprobs is None else old_logprobs  # μ = 1: π_old = π_θ, ρ = 1
+                loss, loss_stats = grpo_loss(logprobs, old, ref_logprobs, advantages.to(device), mask, cfg.clip_eps,
+                                             cfg.kl_coef, cfg.clip_eps_high, cfg.aggregation,
+                                             constant_norm=cfg.prompts_per_step * cfg.group_size * cfg.max_new_tokens)
+            check_finite(loss, step, hint="lower --lr or raise --kl-coef")
+            loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.grad_clip)
             optimizer.step()
     policy.eval()
-    return {**stats, **totals, "grad_norm": float(grad_norm), "updated": 1.0, "tokens_trained": float(mask.sum()),
-            **timer.times}, sampled
-
-
-def row_chunks(row_lengths: list[int], chunk_tokens: int) -> list[tuple[slice, int]]:
-    """Cut a batch whose rows are sorted longest first into chunks of consecutive rows, returned as
-    (rows, width): each chunk holds about `chunk_tokens` tokens, and only its first `width` columns
-    (its longest row) hold anything but padding. chunk_tokens 0: the whole batch in one chunk."""
-    if any(a < b for a, b in zip(row_lengths, row_lengths[1:])):
-        raise ValueError("row_chunks needs the rows sorted longest first")
-    if not chunk_tokens:
-        return [(slice(0, len(row_lengths)), row_lengths[0])]
-    chunks, start = [], 0
-    while start < len(row_lengths):
-        width = row_lengths[start]
-        end = min(len(row_lengths), start + max(1, chunk_tokens // width))
-        chunks.append((slice(start, end), width))
-        start = end
-    return chunks
-
-
-def chunked_logprobs(model, inputs, targets, chunks, temperature: float) -> torch.Tensor:
-    """completion_logprobs of the whole batch, computed chunk by chunk (0 past each chunk's width,
-    where there is only padding): the reference pass, and π_old when μ > 1."""
-    logprobs = torch.zeros(targets.shape, device=targets.device)
-    for rows, width in chunks:
-        logprobs[rows, :width] = completion_logprobs(model, inputs[rows, :width], targets[rows, :width], temperature)
-    return logprobs
-
-
-def accumulate_gradient(policy, inputs, targets, mask, advantages, old_logprobs, ref_logprobs, chunks,
-                        cfg: GRPOConfig, device, step: int) -> dict:
-    """Backpropagate the whole batch's grpo_loss, chunk of rows by chunk of rows (`row_chunks`): the
-    same gradient sum, a fraction of the activation memory (a 128 x 125-token batch kept ~0.9 GB of
-    activations for its backward), and no compute on the padding past each chunk's longest row.
-    old_logprobs None: one update per batch, so π_old is π_θ detached (ρ = 1).
-    Returns the batch's loss and diagnostics (token means)."""
-    n_tokens = mask.sum()
-    # Dr. GRPO's constant: the most completion tokens a batch could hold (used by aggregation "constant")
-    max_batch_tokens = cfg.prompts_per_step * cfg.group_size * cfg.max_new_tokens
-    totals = {"loss": 0.0, "entropy": 0.0}
-    for rows, width in chunks:
-        chunk_mask = mask[rows, :width]
-        with autocast(device):
-            logprobs, entropy = completion_logprobs(policy, inputs[rows, :width], targets[rows, :width],
-                                                    cfg.temperature, with_entropy=True)
-            old = logprobs.detach() if old_logprobs is None else old_logprobs[rows, :width]
-            ref = None if ref_logprobs is None else ref_logprobs[rows, :width]
-            loss, loss_stats = grpo_loss(logprobs, old, ref, advantages[rows], chunk_mask, clip_eps=cfg.clip_eps,
-                                         kl_coef=cfg.kl_coef, clip_eps_high=cfg.clip_eps_high,
-                                         aggregation=cfg.aggregation, constant_norm=max_batch_tokens)
-        check_finite(loss, step, hint="lower --lr or raise --kl-coef")
-        share = chunk_share(cfg.aggregation, chunk_mask, mask)
-        (loss * share).backward()
-        token_share = float(chunk_mask.sum() / n_tokens)
-        totals["loss"] += float(loss.detach()) * share
-        totals["entropy"] += float((entropy * chunk_mask).sum() / n_tokens)
-        for key, value in loss_stats.items():  # token means: weighted by the chunk's tokens
-            totals[key] = totals.get(key, 0.0) + value * token_share
-    return totals
-
-
-def train_grpo(policy, ref_model, tokenizer, cfg: GRPOConfig, run, steps: int, curriculum,
-               rng, reward_for_step: Callable[[int], RewardFn], device, desc: str, evaluate=None,
-               eval_every: int = 0, resume_every: int = 10, ref_reset_every: int = 0) -> None:
-    """One RL stage: `steps` calls of `grpo_step` on questions the curriculum picks, one metrics line
-    per step, a small held-out `evaluate(policy, step)` every `eval_every` steps, and a resume file
-    every `resume_every` steps (`run` is a harness.RunDir). R1-Zero and both RL stages of R1 run
-    through here; `reward_for_step(step)` lets R1's last stage switch a reward on part-way."""
-    from tqdm import tqdm
-
-    from r1mini.checkpoint import python_rng_state
-    from r1mini.harness import make_optimizer
-    optimizer = make_optimizer(policy, cfg.lr, cfg.weight_decay)
-    start, saved = run.resume(policy, optimizer)
-    if saved:
-        ref_model.load_state_dict(saved["ref_model"])
-        curriculum.pass_rate = saved["pass_rate"]
-        rng.setstate(python_rng_state(saved["py_rng"]))
-    elif evaluate:
-        run.log(evaluate(policy, 0))
-    for step in tqdm(range(start, steps), desc=desc, initial=start, total=steps):
-        if ref_reset_every and step and step % ref_reset_every == 0:
-            ref_model.load_state_dict(policy.state_dict())  # R1 v2 resets the reference every 400 steps
-        stats, sampled = grpo_step(policy, ref_model, optimizer, tokenizer, lambda n: curriculum.sample(rng, n),
-                                   cfg, reward_for_step(step), device, step=step,
-                                   expected_share=curriculum.informative_share())
-        curriculum.update([g.problem for g in sampled], [sum(g.rewards["accuracy"]) / len(g.texts) for g in sampled])
-        run.log({"step": step + 1, **{k: round(v, 5) for k, v in stats.items()}, "curriculum": dict(curriculum.pass_rate)})
-        if evaluate and (step + 1 == steps or eval_every and (step + 1) % eval_every == 0):
-            run.log(evaluate(policy, step + 1))
-        if step + 1 == steps or (step + 1) % resume_every == 0:  # kept until the stage's report is written
-            run.save_resume(policy, optimizer, step + 1, {"ref_model": ref_model.state_dict(),
-                                                          "pass_rate": curriculum.pass_rate, "py_rng": rng.getstate()})
+    return {**stats, "loss": float(loss.detach()), "entropy": float((entropy * mask).sum() / mask.sum()), **loss_stats,
+            "grad_norm": float(grad_norm), "updated": 1.0, "tokens_trained": float(mask.sum()), **timer.times}, sampled

@@ -19,7 +19,10 @@ import torch
 from r1mini.checkpoint import CheckpointError, save_checkpoint
 from r1mini.config import PRESETS, default_preset, model_config, pick_device
 from r1mini.corpus import pretraining_stream
-from r1mini.harness import SEED, ArgumentParser, RunDir, fail, float_range, int_range
+from r1mini.evaluate import evaluate_model, format_table
+from r1mini.flags import SEED, ArgumentParser, fail, float_range, int_range
+from r1mini.model import Transformer
+from r1mini.rundir import RunDir
 from r1mini.sft import SFTConfig, train_sft
 from r1mini.tokenizer import get_tokenizer
 
@@ -38,7 +41,6 @@ def build_base(out_dir="runs/base", preset: str | None = None, device="auto", st
                seed: int = 0, batch_size: int = 32, lr: float = 3e-3, evaluate: bool = True,
                eval_problems: int = 20, overwrite: bool = False) -> Path:
     """Train the base model and write it to `out_dir/model.pt`; returns that path."""
-    from r1mini.model import Transformer
     device = pick_device(device) if isinstance(device, str) else device
     preset = preset or default_preset(device)
     tokenizer = get_tokenizer()
@@ -57,7 +59,6 @@ def build_base(out_dir="runs/base", preset: str | None = None, device="auto", st
                 "train_minutes": round(minutes, 2)}
         save_checkpoint(run.model, model, meta)
         if evaluate:
-            from r1mini.evaluate import evaluate_model, format_table
             result = evaluate_model(model, tokenizer, n_problems=eval_problems, seed=seed)
             (run.dir / "eval.json").write_text(json.dumps(result, indent=1))
             table = format_table(result)

@@ -27,6 +27,7 @@ import re
 from collections import Counter
 
 from r1mini.corpus import render_completion, render_prompt
+from r1mini.evaluate import sample_responses
 from r1mini.rewards import (END_OF_TEXT, accuracy_reward, format_reward, language_consistency, language_reward,
                             language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.tasks import (CHECK_TEXT, FINAL_TEXT, LOGIC_OPS_ZH, STEP_TEXT, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, _render,
@@ -249,7 +250,6 @@ def training_problems(seed: int, tasks, n: int, purpose: str, include_trivial: b
 def sample_answers(model, tokenizer, problems: list[Problem], samples: int, temperature: float,
                    max_new_tokens: int, seed: int) -> list[tuple[Problem, str]]:
     """(problem, completion text) for `samples` answers per question (evaluate's sampler, top-p 1)."""
-    from r1mini.evaluate import sample_responses
     records = sample_responses(model, tokenizer, problems, samples, temperature, 1.0, max_new_tokens,
                                batch_size=256, seed=seed, desc="sampling")
     return [(problem, record["completion"]) for problem, record in

@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 
 from r1mini.config import autocast
+from r1mini.tokenizer import get_tokenizer
 
 
 def sampling_distribution(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
@@ -97,7 +98,6 @@ def generate(model, prompts: list[list[int]], max_new_tokens: int, temperature: 
     A generator for sampling must live on the model's device.
     """
     if stop_tokens is None or pad_id is None:
-        from r1mini.tokenizer import get_tokenizer
         tok = get_tokenizer()
         stop_tokens = [tok.eot_id] if stop_tokens is None else stop_tokens
         pad_id = tok.pad_id if pad_id is None else pad_id

@@ -23,8 +23,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from r1mini.checkpoint import load_checkpoint
 from r1mini.config import autocast
-from r1mini.harness import RunDir, check_finite, make_optimizer, set_lr
+from r1mini.rundir import RunDir
+from r1mini.train_utils import check_finite, make_optimizer, set_lr
 
 Example = tuple[list[int], list[int]]  # (prompt ids, completion ids)
 IGNORE = -100
@@ -143,7 +145,6 @@ def finetune(checkpoint, examples: Sequence[Example], steps: int, batch_size: in
              seed: int, desc: str, resume_every: int = 100):
     """Load a pretrained checkpoint and train it on `examples` (completion-only loss), warmup then
     cosine decay to 1/10 as R1's SFT stages and distillation do. Returns the trained model."""
-    from r1mini.checkpoint import load_checkpoint
     model, tokenizer, _ = load_checkpoint(checkpoint, device)
     cfg = SFTConfig(steps=steps, batch_size=batch_size, lr=lr, warmup_steps=min(20, steps // 5), resume_every=resume_every)
     train_sft(model, shuffled_epochs(examples, seed), cfg, device, run, tokenizer.pad_id, desc=desc, seed=seed)

@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--show", metavar="TEXT", help="print how TEXT is cut into tokens")
     args = ap.parse_args(argv)
     if args.train:
+        # a deliberate lazy import: only a rebuild of the vocabulary needs the corpus
         from r1mini.corpus import tokenizer_training_texts
 
         ranks = train_bpe(tokenizer_training_texts(), args.merges)

@@ -7,7 +7,8 @@ import torch
 
 from r1mini import checkpoint
 from r1mini.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
-from r1mini.harness import RunDir, make_optimizer
+from r1mini.rundir import RunDir
+from r1mini.train_utils import make_optimizer
 
 from conftest import make_tiny_model
 

@@ -9,7 +9,7 @@ import torch
 
 import distill
 from conftest import make_context_model, run_cli
-from r1mini import distillation, harness, sft
+from r1mini import distillation, parallel, sft, train_utils
 from r1mini.checkpoint import load_checkpoint, save_checkpoint
 from r1mini.config import model_config
 from r1mini.corpus import render_completion
@@ -223,9 +223,9 @@ def test_the_teachers_own_evaluation_is_reused_only_when_it_measured_the_same_th
     (tmp_path / "eval.json").write_text(json.dumps({"base": {}, "R1": {"settings": settings, "by_task": {"add": {}}}}))
     args = argparse.Namespace(teacher=str(tmp_path / "model.pt"), tasks=("add",))
     wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192)
-    assert harness.earlier_teacher_eval(args.teacher, args.tasks, wanted)["settings"] == settings
-    assert harness.earlier_teacher_eval(args.teacher, args.tasks, dict(wanted, k=4)) is None
-    assert harness.earlier_teacher_eval(args.teacher, ("add", "mul"), wanted) is None
+    assert distill.earlier_teacher_eval(args.teacher, args.tasks, wanted)["settings"] == settings
+    assert distill.earlier_teacher_eval(args.teacher, args.tasks, dict(wanted, k=4)) is None
+    assert distill.earlier_teacher_eval(args.teacher, ("add", "mul"), wanted) is None
 
 
 def test_a_retrained_teacher_is_not_mistaken_for_the_one_a_finished_stage_used(tmp_path, models, capsys, monkeypatch):
@@ -247,13 +247,13 @@ def test_side_by_side_runs_jobs_in_one_thread_processes_in_order_and_passes_erro
     import os
     torch.set_num_threads(2)   # (conftest runs the tests on one thread, where jobs run in this process)
     try:
-        results = harness.side_by_side([(os.getpid, ()), (torch.get_num_threads, ()), (pow, (2, 10))], "cpu")
+        results = parallel.side_by_side([(os.getpid, ()), (torch.get_num_threads, ()), (pow, (2, 10))], "cpu")
         with pytest.raises(ValueError, match="invalid literal"):
-            harness.side_by_side([(int, ("12",)), (int, ("x",))], "cpu")
+            parallel.side_by_side([(int, ("12",)), (int, ("x",))], "cpu")
     finally:
         torch.set_num_threads(1)
     assert results[0] != os.getpid() and results[1:] == [1, 1024]
-    assert harness.side_by_side([(os.getpid, ()), (pow, (3, 2))], "cpu") == [os.getpid(), 9]   # one thread here: in process
+    assert parallel.side_by_side([(os.getpid, ()), (pow, (3, 2))], "cpu") == [os.getpid(), 9]   # one thread here: in process
 
 
 def test_a_student_trains_to_the_same_bits_on_one_thread_and_on_two(tokenizer):
@@ -267,7 +267,7 @@ def test_a_student_trains_to_the_same_bits_on_one_thread_and_on_two(tokenizer):
         torch.set_num_threads(threads)
         torch.manual_seed(0)
         model = Transformer(model_config("student", tokenizer.n_vocab)).train()
-        optimizer = harness.make_optimizer(model, 1e-3, 0.1)
+        optimizer = train_utils.make_optimizer(model, 1e-3, 0.1)
         for step in range(3):
             sft.sft_step(model, optimizer, inputs, targets, tokenizer.pad_id, 1.0, step)
         trained.append(model.state_dict())

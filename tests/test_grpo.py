@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from r1mini.curriculum import Curriculum, informative_chance
-from r1mini.grpo import (AGGREGATIONS, GRPOConfig, accumulate_gradient, chunked_logprobs, completion_batch,
-                         completion_logprobs, group_advantages, grpo_loss, grpo_step, row_chunks, sample_groups)
-from r1mini.harness import make_optimizer
+from r1mini.grpo import (AGGREGATIONS, GRPOConfig, completion_batch, completion_logprobs, group_advantages, grpo_loss,
+                         grpo_step, sample_groups)
+from r1mini.grpo_fast import accumulate_gradient, chunked_logprobs, fast_grpo_step, row_chunks
+from r1mini.train_utils import make_optimizer
 from r1mini.tasks import TRAIN_LEVELS, Problem, generate_problem
 from r1mini.tokenizer import get_tokenizer
 
@@ -378,7 +379,8 @@ def contains_seven(text: str, problem) -> dict:
     return {"seven": float("7" in text)}
 
 
-def run_grpo(steps: int, seed: int = 0, lr: float = 1e-2, reward_fn=contains_seven, **cfg_overrides):
+def run_grpo(steps: int, seed: int = 0, lr: float = 1e-2, reward_fn=contains_seven, step_fn=fast_grpo_step,
+             **cfg_overrides):
     policy = make_tiny_model(seed)
     ref = copy.deepcopy(policy)
     cfg = GRPOConfig(**{**dict(prompts_per_step=4, group_size=8, lr=lr, kl_coef=0.01, max_new_tokens=8),
@@ -388,7 +390,7 @@ def run_grpo(steps: int, seed: int = 0, lr: float = 1e-2, reward_fn=contains_sev
     rng = random.Random(seed)
     history = []
     for step in range(steps):
-        stats, sampled = grpo_step(policy, ref, optimizer, get_tokenizer(),
+        stats, sampled = step_fn(policy, ref, optimizer, get_tokenizer(),
                                    lambda n: [generate_problem(rng, "add", 2) for _ in range(n)], cfg, reward_fn,
                                    torch.device("cpu"), generator, step)
         history.append(stats)
@@ -531,7 +533,7 @@ def test_chunks_cut_to_their_longest_row_give_the_whole_batch_logprobs_and_gradi
 
 
 def test_grpo_step_sorts_rows_by_length_and_keeps_each_advantage_with_its_answer():
-    """grpo_step reorders the rows longest first; its gradient must still be that of the plain,
+    """fast_grpo_step reorders the rows longest first; its gradient must still be that of the plain,
     unsorted batch (each answer with its own advantage)."""
     tokenizer, rng = get_tokenizer(), random.Random(0)
     levels = [("add", 1), ("logic", 4), ("mul", 3), ("add", 4)]  # prompts of different lengths
@@ -542,8 +544,8 @@ def test_grpo_step_sorts_rows_by_length_and_keeps_each_advantage_with_its_answer
     optimizer = make_optimizer(policy, cfg.lr, cfg.weight_decay)
     draw = lambda n: [generate_problem(rng, *levels[i % len(levels)]) for i in range(n)]  # noqa: E731
     by_length = lambda text, problem: {"length": float(len(text))}  # noqa: E731  (differs within a group)
-    _, groups = grpo_step(policy, copy.deepcopy(policy), optimizer, tokenizer, draw, cfg, by_length,
-                          torch.device("cpu"), torch.Generator().manual_seed(0))
+    _, groups = fast_grpo_step(policy, copy.deepcopy(policy), optimizer, tokenizer, draw, cfg, by_length,
+                               torch.device("cpu"), torch.Generator().manual_seed(0))
     prompts = [g.prompt for g in groups for _ in g.completions]
     completions = [c for g in groups for c in g.completions]
     lengths = [len(p) + len(c) for p, c in zip(prompts, completions)]
@@ -563,7 +565,7 @@ def test_grpo_step_sorts_rows_by_length_and_keeps_each_advantage_with_its_answer
 @pytest.mark.parametrize("aggregation", AGGREGATIONS)
 @pytest.mark.parametrize("updates", [1, 2])
 def test_update_in_chunks_of_rows_gives_the_whole_batch_gradient_and_stats(aggregation, updates):
-    """grpo_step's update runs on chunks of rows to bound activation memory; the accumulated gradient
+    """fast_grpo_step's update runs on chunks of rows to bound activation memory; the accumulated gradient
     and the reported loss, KL, clip fraction and entropy equal those of the whole batch at once."""
     runs = {}
     for chunk_tokens in (0, 1):  # 0: the whole batch in one pass; 1: one row per chunk
@@ -576,3 +578,23 @@ def test_update_in_chunks_of_rows_gives_the_whole_batch_gradient_and_stats(aggre
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
     for key in ("loss", "kl", "clip_fraction", "ratio_mean", "entropy", "grad_norm"):
         assert chunked[key] == pytest.approx(whole[key], rel=1e-4, abs=1e-6), key
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@pytest.mark.parametrize("updates", [1, 2])
+def test_the_plain_step_and_the_fast_one_give_the_same_loss_and_gradient(aggregation, updates):
+    """grpo.grpo_step (the whole batch at once, in sampling order) is the step a reader follows;
+    grpo_fast.fast_grpo_step (rows sorted by length, one row per chunk here) is the one the scripts
+    run. The same samples, so the same loss, statistics and gradient (of the last update)."""
+    runs = {}
+    for name, step_fn in (("plain", grpo_step), ("fast", fast_grpo_step)):
+        history, _, policy, _ = run_grpo(1, aggregation=aggregation, updates_per_batch=updates, kl_coef=0.1,
+                                         zero_std_groups="keep", update_chunk_tokens=1, step_fn=step_fn)
+        runs[name] = history[0], [p.grad.clone() for p in policy.parameters() if p.grad is not None]
+    (plain, plain_grads), (fast, fast_grads) = runs["plain"], runs["fast"]
+    assert len(plain_grads) == len(fast_grads) > 0 and any(g.abs().sum() > 0 for g in plain_grads)
+    for a, b in zip(plain_grads, fast_grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+    assert set(plain) == set(fast)
+    for key in ("reward", "loss", "kl", "clip_fraction", "ratio_mean", "entropy", "grad_norm", "tokens_trained"):
+        assert fast[key] == pytest.approx(plain[key], rel=1e-4, abs=1e-6), key

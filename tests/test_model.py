@@ -262,7 +262,7 @@ def test_moe_with_an_idle_expert_matches_the_per_token_formula_and_trains_it_not
 def test_make_optimizer_updates_are_the_per_tensor_loops_bits():
     """make_optimizer asks AdamW for its foreach path (faster on a CPU); it must give exactly the
     numbers the per-tensor loop gives, or every result of the project would move."""
-    from r1mini.harness import make_optimizer
+    from r1mini.train_utils import make_optimizer
     tokens = torch.randint(0, 300, (4, 12), generator=torch.Generator().manual_seed(1))
     models = []
     for foreach in (True, False):

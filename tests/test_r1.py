@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import train_r1
-from r1mini import grpo, harness, pretrain, sft
+from r1mini import grpo_fast, pretrain, sft
 from r1mini.checkpoint import load_checkpoint
 from r1mini.corpus import render_completion
 from r1mini.r1_data import (cold_start_example, helpfulness_rule, is_brief, non_reasoning_example,
@@ -221,18 +221,18 @@ def test_train_r1_end_to_end_writes_every_stage(whole_r1):
 def test_train_r1_killed_inside_a_stage_resumes_to_the_same_model(tmp_path, tiny_base, whole_r1, monkeypatch):
     out = tmp_path / "r1"
     monkeypatch.setattr(train_r1, "sample_answers", scripted_answers)
-    real, calls = grpo.grpo_step, {"n": 0}
+    real, calls = grpo_fast.fast_grpo_step, {"n": 0}
 
     def killed_in_dev2(*a, **kw):  # the reasoning RL runs 2 steps: die in its second
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("simulated kill")
         return real(*a, **kw)
-    monkeypatch.setattr(grpo, "grpo_step", killed_in_dev2)
+    monkeypatch.setattr(grpo_fast, "fast_grpo_step", killed_in_dev2)
     with pytest.raises(KeyboardInterrupt):
         train_r1.main(r1_args(tiny_base, out))
     assert (out / "dev1" / "model.pt").exists() and (out / "dev2" / "resume.pt").exists()
-    monkeypatch.setattr(grpo, "grpo_step", real)
+    monkeypatch.setattr(grpo_fast, "fast_grpo_step", real)
     sft_calls = []
     real_sft = sft.train_sft
     monkeypatch.setattr(sft, "train_sft", lambda *a, **kw: sft_calls.append(1) or real_sft(*a, **kw))
@@ -256,10 +256,10 @@ def test_train_r1_refuses_missing_inputs_and_changed_flags(tmp_path, tiny_base, 
 def test_every_flag_keys_the_sub_stages_that_read_it_or_none(tiny_base, tmp_path):
     """A new flag must be placed: in STAGE_FLAGS, or here among those no sub-stage reads (where the
     run goes, how it runs, the last stage's and the report's knobs)."""
-    args = vars(harness.parse_r1_args(r1_args(tiny_base, tmp_path)))
+    args = vars(train_r1.parse_args(r1_args(tiny_base, tmp_path)))
     keyed = {flag for flags in train_r1.STAGE_FLAGS.values() for flag in flags}
     assert set(args) - keyed == {"zero", "base", "out_dir", "overwrite", "device", "resume_every", "final_steps",
-                                 "helpful_share", "eval_problems", "eval_k"}
+                                 "helpful_share", "eval_problems", "eval_k", "eval_max_new_tokens"}
     assert keyed <= set(args)  # no stale name
 
 
@@ -269,9 +269,9 @@ def test_stages_copied_into_another_out_dir_are_reused_unless_they_read_a_change
     from conftest import run_cli
     monkeypatch.setattr(train_r1, "sample_answers", scripted_answers)
     sft_calls, rl_steps = [], []
-    real_sft, real_step = sft.train_sft, grpo.grpo_step
+    real_sft, real_step = sft.train_sft, grpo_fast.fast_grpo_step
     monkeypatch.setattr(sft, "train_sft", lambda *a, **kw: sft_calls.append(1) or real_sft(*a, **kw))
-    monkeypatch.setattr(grpo, "grpo_step", lambda *a, **kw: rl_steps.append(1) or real_step(*a, **kw))
+    monkeypatch.setattr(grpo_fast, "fast_grpo_step", lambda *a, **kw: rl_steps.append(1) or real_step(*a, **kw))
     for out, extra in ((tmp_path / "final", ["--final-steps", "2", "--helpful-share", "0.5"]),
                        (tmp_path / "nolang", ["--no-language-reward"])):
         out.mkdir()
@@ -300,10 +300,10 @@ def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thin
     (zero / "eval.json").write_text(json.dumps(evals))
     args = argparse.Namespace(zero=str(zero / "model.pt"), base=str(tiny_base), tasks=("add", "logic"))
     wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192)
-    assert set(harness.earlier_zero_evals(args.zero, args.base, args.tasks, wanted)) == {"base", "R1-Zero"}
-    assert harness.earlier_zero_evals(args.zero, args.base, args.tasks, dict(wanted, k=4)) == {}  # other settings
+    assert set(train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, wanted)) == {"base", "R1-Zero"}
+    assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, dict(wanted, k=4)) == {}  # other settings
     (zero / "eval.json").write_text(json.dumps({n: {k: v for k, v in e.items() if k != "trivial"} for n, e in evals.items()}))
-    assert harness.earlier_zero_evals(args.zero, args.base, args.tasks, wanted) == {}  # written before the stage table
+    assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, wanted) == {}  # written before the stage table
     (zero / "eval.json").write_text(json.dumps(evals))
-    assert harness.earlier_zero_evals(args.zero, args.base, ("add",), wanted) == {}
-    assert harness.earlier_zero_evals(args.zero, str(zero / "model.pt"), args.tasks, wanted) == {}
+    assert train_r1.earlier_zero_evals(args.zero, args.base, ("add",), wanted) == {}
+    assert train_r1.earlier_zero_evals(args.zero, str(zero / "model.pt"), args.tasks, wanted) == {}

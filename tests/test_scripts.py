@@ -10,14 +10,15 @@ import torch
 from conftest import run_cli
 
 import train_zero
-from r1mini import evaluate, grpo, pretrain
+from r1mini import evaluate, grpo_fast, pretrain
 from r1mini.checkpoint import load_checkpoint
-from r1mini.harness import read_jsonl, window_mean
+from r1mini.report import window_mean
+from r1mini.rundir import read_jsonl
 from r1mini.sft import SFTConfig
 
 MICRO_ZERO = ["--preset", "tiny", "--base-steps", "3", "--steps", "4", "--tasks", "add,logic",
               "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "12", "--eval-problems", "1",
-              "--eval-k", "2", "--eval-every", "2", "--resume-every", "2", "--device", "cpu"]
+              "--eval-k", "2", "--eval-max-new-tokens", "44", "--eval-every", "2", "--resume-every", "2", "--device", "cpu"]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_train_zero_language_reward_ablation_logs_the_language_term(tmp_path, ba
 
 def test_killed_and_resumed_train_zero_is_the_uninterrupted_run(tmp_path, base_ckpt, uninterrupted_zero, monkeypatch):
     out = tmp_path / "zero"
-    crash_at(monkeypatch, grpo, "grpo_step", 4)   # killed during step 4, last resume file at step 2
+    crash_at(monkeypatch, grpo_fast, "fast_grpo_step", 4)   # killed during step 4, last resume file at step 2
     with pytest.raises(KeyboardInterrupt):
         train_zero.main(zero_args(base_ckpt, out))
     assert (out / "resume.pt").exists() and not (out / "model.pt").exists() and not (out / ".lock").exists()
@@ -106,8 +107,8 @@ def test_a_crash_while_writing_the_report_loses_no_training(tmp_path, base_ckpt,
     assert (out / "resume.pt").exists()
     monkeypatch.undo()
     steps_run, evaluations_run = [], []
-    real_step, real_evaluate = grpo.grpo_step, evaluate.evaluate_model
-    monkeypatch.setattr(grpo, "grpo_step", lambda *a, **kw: steps_run.append(1) or real_step(*a, **kw))
+    real_step, real_evaluate = grpo_fast.fast_grpo_step, evaluate.evaluate_model
+    monkeypatch.setattr(grpo_fast, "fast_grpo_step", lambda *a, **kw: steps_run.append(1) or real_step(*a, **kw))
     for module in (evaluate, train_zero):
         monkeypatch.setattr(module, "evaluate_model", lambda *a, **kw: evaluations_run.append(1) or real_evaluate(*a, **kw))
     assert train_zero.main(zero_args(base_ckpt, out)) == 0
@@ -141,7 +142,7 @@ def test_a_directory_in_use_by_a_live_run_is_refused(tmp_path, base_ckpt, capsys
 
 def test_resume_refuses_changed_flags(tmp_path, base_ckpt, monkeypatch, capsys):
     out = tmp_path / "zero"
-    crash_at(monkeypatch, grpo, "grpo_step", 3)
+    crash_at(monkeypatch, grpo_fast, "fast_grpo_step", 3)
     with pytest.raises(KeyboardInterrupt):
         train_zero.main(zero_args(base_ckpt, out))
     monkeypatch.undo()
@@ -155,13 +156,13 @@ def test_resume_refuses_changed_flags(tmp_path, base_ckpt, monkeypatch, capsys):
 
 def test_overwrite_starts_an_unfinished_run_afresh(tmp_path, base_ckpt, monkeypatch):
     out = tmp_path / "zero"
-    crash_at(monkeypatch, grpo, "grpo_step", 4)
+    crash_at(monkeypatch, grpo_fast, "fast_grpo_step", 4)
     with pytest.raises(KeyboardInterrupt):
         train_zero.main(zero_args(base_ckpt, out))
     monkeypatch.undo()
     steps_run = []
-    real_step = grpo.grpo_step
-    monkeypatch.setattr(grpo, "grpo_step", lambda *a, **kw: steps_run.append(kw["step"]) or real_step(*a, **kw))
+    real_step = grpo_fast.fast_grpo_step
+    monkeypatch.setattr(grpo_fast, "fast_grpo_step", lambda *a, **kw: steps_run.append(kw["step"]) or real_step(*a, **kw))
     assert train_zero.main(zero_args(base_ckpt, out, "--lr", "0.01", "--overwrite")) == 0
     assert steps_run == [0, 1, 2, 3]
 
@@ -187,7 +188,7 @@ def test_killed_and_resumed_pretraining_is_the_uninterrupted_run(tmp_path, monke
 
 
 def test_torn_last_metrics_line_is_dropped_and_a_failed_rewrite_keeps_the_log(tmp_path, monkeypatch):
-    from r1mini.harness import RunDir
+    from r1mini.rundir import RunDir
     run = RunDir(tmp_path, {})
     run.log({"step": 1, "x": 1})
     with open(run.metrics, "a") as f:
@@ -203,7 +204,7 @@ def test_torn_last_metrics_line_is_dropped_and_a_failed_rewrite_keeps_the_log(tm
 def test_report_survives_steps_without_update(tmp_path, base_ckpt, monkeypatch):
     # a step whose groups are all equal makes no update and logs no KL or entropy; the report card
     # must average over the steps that have them instead of crashing at the very end of a run
-    real_step = grpo.grpo_step
+    real_step = grpo_fast.fast_grpo_step
 
     def no_update_after_first(*a, **kw):
         stats, sampled = real_step(*a, **kw)
@@ -212,7 +213,7 @@ def test_report_survives_steps_without_update(tmp_path, base_ckpt, monkeypatch):
             stats["kl"] = 0.25
         return stats, sampled
 
-    monkeypatch.setattr(grpo, "grpo_step", no_update_after_first)
+    monkeypatch.setattr(grpo_fast, "fast_grpo_step", no_update_after_first)
     out = tmp_path / "zero"
     assert train_zero.main(zero_args(base_ckpt, out)) == 0
     assert "| kl | 0.250 | nan |" in (out / "report.md").read_text()
@@ -248,7 +249,7 @@ BAD_ZERO_FLAGS = [
     (["--temperature", "inf"], "--temperature"), (["--temperature", "nan"], "--temperature"),
     (["--temperature", "1e-45"], "--temperature"), (["--seed", str(10 ** 23)], "--seed"), (["--base-steps", "-5"], "--base-steps"),
     (["--base-steps", "0"], "--base-steps"), (["--clip-eps-high", "-5"], "--clip-eps-high"), (["--lr", "nan"], "--lr"),
-    (["--max-new-tokens", "190"], "too large"), (["--zero-std-groups", "maybe"], "invalid choice"),
+    (["--max-new-tokens", "250"], "too large"), (["--eval-max-new-tokens", "250"], "too large"), (["--zero-std-groups", "maybe"], "invalid choice"),
 ]
 
 
