@@ -87,7 +87,7 @@ def parse_args(argv=None):
     add("--max-new-tokens", type=int_range(1), default=192, help="answer budget for the teacher's and the on-policy samples")
     g = p.add_argument_group("teacher data")
     # One sample on each of 4,096 questions, not two on 2,048: the same sampling time, and since one answer
-    # is kept per question, about twice the distinct answers (0.874 against 0.814 pass@1; README, "Distillation").
+    # is kept per question, about twice the distinct answers (0.874 against 0.814 pass@1; docs/design.md, "Distillation").
     g.add_argument("--teacher-prompts", type=int_range(1, 100_000), default=4096, help="training questions the teacher answers")
     g.add_argument("--teacher-samples", type=int_range(1, 64), default=1, help="teacher samples per question")
     g.add_argument("--teacher-temperature", type=float_range(0.01, 100), default=0.6, help="the paper's sampling temperature")

@@ -48,7 +48,7 @@ def render_completion(reasoning: str, answer: str, summary: str = "") -> str:
 
 @dataclass
 class StyleMix:
-    # Defaults chosen with bench/skill_probe.py (README, "Design notes"): more slips or direct answers
+    # Defaults chosen with experiments/skill_probe.py (docs/design.md): more slips or direct answers
     # leave the base unable to do its own steps, and then RL has no good reasoning to amplify.
     direct: float = 0.3              # share of direct answers (the rest reason step by step) ...
     trivial_direct: float = 0.7      # ... and at the trivial level, where people just know the answer

@@ -50,7 +50,7 @@ class GRPOConfig:
     clip_eps_high: float | None = None  # asymmetric clip ("clip-higher", DAPO); None = ε
     updates_per_batch: int = 1       # μ
     max_new_tokens: int = 160        # a clean mul-4 solution is up to ~150 tokens
-    temperature: float = 0.7         # R1 uses 1.0 (why 0.7 here: README, "Design notes")
+    temperature: float = 0.7         # R1 uses 1.0 (why 0.7 here: docs/design.md)
     aggregation: str = DEFAULT_AGGREGATION
     normalize_std: bool = True
     zero_std_groups: str = "resample"  # all-equal groups: resample (DAPO), drop them, or keep them

@@ -19,7 +19,7 @@ import torch
 from r1mini.checkpoint import CheckpointError, save_checkpoint
 from r1mini.config import PRESETS, default_preset, model_config, pick_device
 from r1mini.corpus import pretraining_stream
-from r1mini.evaluate import evaluate_model, format_table
+from r1mini.evaluate import EVAL_TEMPERATURE, EVAL_TOP_P, evaluate_model, format_table
 from r1mini.flags import SEED, ArgumentParser, fail, float_range, int_range
 from r1mini.model import Transformer
 from r1mini.rundir import RunDir
@@ -27,8 +27,8 @@ from r1mini.sft import SFTConfig, train_sft
 from r1mini.tokenizer import get_tokenizer
 
 # Steps by preset. The cpu preset needs 4000 steps of batch 32 to learn the column steps of 3- and 4-digit
-# sums reliably: a fresh 2-thread run of 2500 steps did not, nor did 5000 steps of batch 16 (README
-# "Design notes"). About 23 minutes on 2 cores.
+# sums reliably: a fresh 2-thread run of 2500 steps did not, nor did 5000 steps of batch 16
+# (docs/design.md). 13-17 minutes on 2 cores.
 DEFAULT_STEPS = {"cpu": 4000, "gpu": 6000, "student": 2500, "tiny": 30}
 
 
@@ -64,7 +64,7 @@ def build_base(out_dir="runs/base", preset: str | None = None, device="auto", st
             table = format_table(result)
             (run.dir / "report.md").write_text(
                 f"# Base model\n\n{preset} preset, {cfg.steps} steps, {minutes:.1f} min on {device}.\n"
-                f"Held-out evaluation: k={result['settings']['k']} samples, temperature 0.6, top-p 0.95.\n\n{table}\n")
+                f"Held-out evaluation: k={result['settings']['k']} samples, temperature {EVAL_TEMPERATURE:g}, top-p {EVAL_TOP_P:g}.\n\n{table}\n")
             print(table)
         run.finish()
     print(f"[base] wrote {run.model}")

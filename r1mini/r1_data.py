@@ -98,7 +98,7 @@ def concludes_soundly(problem: Problem, reasoning: str, summary: str) -> bool:
     "wait" (a clean answer has no slip to catch); exactly one conclusion, and it and the summary
     (if any) state the answer. Without it, rejection sampling keeps Dev2 answers whose check quotes
     no step of the problem, a step under another column's name, or a false one: 1,026 of the 2,786
-    reasoning answers of the README run's Dev3 data."""
+    reasoning answers of the Dev3 data of the run in docs/results.md."""
     expected, _ = trace(problem)
     squeeze = lambda text: text.replace(" ", "")  # noqa: E731  (the splitter drops the space after "12.")
     own_checks = {squeeze(_render(CHECK_TEXT, problem.task, language, step)) for step in expected for language in ("en", "zh")}
@@ -165,7 +165,7 @@ def rejection_reason(problem: Problem, completion: str, summary: bool = True, so
     are not the algorithm's, each column once); language (a word outside the question's language).
     With sound_checks also: incomplete if cut off before its end-of-text, and unsound if its
     self-check, conclusion or summary fails `concludes_soundly` (train_r1.py --sound-checks; off by
-    default, because at this scale it costs accuracy: README, "R1")."""
+    default, because at this scale it costs accuracy: docs/design.md, "R1")."""
     if not accuracy_reward(completion, problem.answer):
         return "wrong"
     if sound_checks and not completion.endswith(END_OF_TEXT):  # cut off by max_new_tokens: SFT would teach not to stop
