@@ -86,28 +86,24 @@ def parse_args(argv=None):
     add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps (RL arms)")
     add("--max-new-tokens", type=int_range(1), default=192, help="answer budget for the teacher's and the on-policy samples")
     g = p.add_argument_group("teacher data")
-    # One sample on each of 4,096 questions, not two on 2,048: the same sampling time, and since one answer
-    # is kept per question, about twice the distinct answers (0.874 against 0.814 pass@1; docs/design.md, "Distillation").
+    # One sample on each of 4,096 questions, not two on 2,048: one answer is kept per question (docs/design.md).
     g.add_argument("--teacher-prompts", type=int_range(1, 100_000), default=4096, help="training questions the teacher answers")
     g.add_argument("--teacher-samples", type=int_range(1, 64), default=1, help="teacher samples per question")
     g.add_argument("--teacher-temperature", type=float_range(0.01, 100), default=0.6, help="the paper's sampling temperature")
     g.add_argument("--teacher-keep", type=int_range(1, 64), default=1, help="at most this many distinct kept answers per question")
     g = p.add_argument_group("arm sft: distillation, the paper's (SFT of the student base on the teacher data)")
-    # The small student learns in steps, not tokens: the same 2.1M answer tokens as 3,200 steps of 8 rows
-    # reach 0.814 pass@1 where 800 steps of 32 reach 0.677 (16 x 1,600: 0.750), for ~20% more minutes;
-    # 4,400 steps reach 0.885 where 3,200 reach 0.844 (4,800: 0.874; results/distill_sft_probes.md).
-    g.add_argument("--sft-steps", type=int_range(1), default=4400)
-    g.add_argument("--sft-lr", type=float_range(0, 1, low_open=True), default=1e-3, help="(5e-4 and 2e-3 did worse at batch 8)")
-    g.add_argument("--sft-batch-size", type=int_range(1, 4096), default=8)
+    # The small student learns in optimizer steps more than in tokens: many small batches (docs/design.md).
+    g.add_argument("--sft-steps", type=int_range(1), default=4400, help="SFT steps of the student")
+    g.add_argument("--sft-lr", type=float_range(0, 1, low_open=True), default=1e-3, help="peak learning rate")
+    g.add_argument("--sft-batch-size", type=int_range(1, 4096), default=8, help="answers per step")
     g = p.add_argument_group("arm rl: R1-Zero's recipe on the student (train_zero.py's GRPO settings)")
-    # Side by side (distill.py on a CPU), 90 RL steps took as long as 3,200 SFT steps (4.06 and 4.13 min);
-    # 125 took 6.01 min against 4,400's 5.81 (seed 0) but 5.36 against 5.48 (seed 1): hence 135.
-    g.add_argument("--rl-steps", type=int_range(1), default=135, help="(135 take a little longer than the SFT arm's 4,400)")
+    # The RL and on-policy arms get at least the SFT arm's minutes (docs/design.md).
+    g.add_argument("--rl-steps", type=int_range(1), default=135, help="GRPO steps of the student")
     g = p.add_argument_group("arm onpolicy: on-policy distillation (student samples, per-token reverse KL to the teacher)")
-    g.add_argument("--onpolicy-steps", type=int_range(1), default=100, help="(about the SFT arm's minutes)")
+    g.add_argument("--onpolicy-steps", type=int_range(1), default=100, help="on-policy distillation steps")
     g.add_argument("--onpolicy-prompts", type=int_range(1, 4096), default=64, help="student answers per step")
     g.add_argument("--onpolicy-lr", type=float_range(0, 1, low_open=True), default=5e-4,
-                   help="(3e-3 collapsed the student in a trial run)")
+                   help="(much larger collapses the student: docs/design.md)")
     add_eval_args(p)
     args = p.parse_args(argv)
     try:

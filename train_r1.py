@@ -78,18 +78,15 @@ def parse_args(argv=None):
     g.add_argument("--no-language-reward", action="store_true", help="ablation: RL without the language-consistency reward")
     add_grpo_args(g)
     # A readable answer adds a self-check and a summary (~25 tokens). RL from an SFT'd model takes a
-    # lower lr than R1-Zero's from the base (the paper: 3e-6 for R1's RL): at 3e-4 the sharp SFT policy
-    # drifted and final RL cost 6.7 points of pass@1 (Dev3 0.843 -> 0.776); at 5e-5 both stages add (docs/design.md, "R1").
+    # lower lr than R1-Zero's from the base (the paper: 3e-6 for R1's RL; why 5e-5 here: docs/design.md).
     p.set_defaults(max_new_tokens=192, lr=5e-5)
     g = p.add_argument_group("3. rejection sampling + SFT (Dev3)")
     # Many questions, few samples each: one answer is kept per question, and Dev3 needs about as many
-    # distinct reasoning answers as the cold start had (~2,700). With 1,024 x 4 it got ~970 and lost
-    # 3-6 points on the worked levels in two seeds; with 3,072 x 2 (~2,770) under one (docs/design.md, "R1").
+    # distinct reasoning answers as the cold start had (docs/design.md).
     g.add_argument("--rejection-prompts", type=int_range(1, 100_000), default=3072, help="training questions Dev2 answers")
     g.add_argument("--rejection-samples", type=int_range(1, 64), default=2, help="Dev2 samples per question")
     g.add_argument("--rejection-keep", type=int_range(1, 64), default=1, help="at most this many kept answers per question")
-    # Off by default: it drops most long-sum answers (Dev2's checks there are mostly garbled) and cost
-    # R1 2.6-2.8 points of pass@1 for 4-9 more points of sound self-checks (docs/design.md, "R1").
+    # Off by default: at this scale it costs accuracy for sounder self-checks (docs/design.md).
     g.add_argument("--sound-checks", action="store_true",
                    help="also require a self-check of one of the problem's own steps, one conclusion and a summary "
                         "stating the answer, and a stop (r1_data.concludes_soundly)")
