@@ -30,6 +30,13 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
+    def format_help(self):
+        # the defaults formatter shows a default only beside a help text: give every flag one
+        for action in self._actions:
+            if action.help is None and action.default not in (None, False, argparse.SUPPRESS):
+                action.help = "default: %(default)s"
+        return super().format_help()
+
 
 def int_range(low: int, high: int = 2 ** 31 - 1):
     """A flag type: an integer in [low, high]."""
