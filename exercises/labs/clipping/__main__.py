@@ -1,0 +1,5 @@
+import sys
+
+from exercises.labs.clipping.lab import main
+
+sys.exit(main())

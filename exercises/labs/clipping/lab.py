@@ -1,0 +1,66 @@
+"""Lab 3, clipping: what does the clip in min(ρA, clip(ρ, 1−ε, 1+ε)A) do once the policy moves?
+
+With one update per batch ρ = π_θ/π_old is exactly 1 and the clip never acts. Here each batch is
+used for μ = 4 gradient steps (updates_per_batch), so by the later steps π_θ has moved away from
+the policy that sampled the answers. Two arms: ε = 0.2 (the default) and ε = 10 (clipping
+effectively off: ρ would have to exceed 11). The check reads the loop's `clip_fraction`: the
+share of completion tokens whose objective term the min replaced by the clipped one, in the last
+of the μ updates of each step.
+
+    python -m exercises.labs.clipping
+    python -m exercises.labs.clipping --check-only --out-dir DIR   # DIR/eps0.2, DIR/eps10 hold metrics.jsonl
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from exercises.labs.common import mean_of, report, run_toy_arm, save_result, step_records
+
+STEPS = 30
+UPDATES_PER_BATCH = 4
+ARMS = {"eps0.2": 0.2, "eps10": 10.0}
+MIN_CLIPPED = 0.10    # mean clip fraction with ε = 0.2: measured 0.25-0.32 on seeds 0-2
+MAX_UNCLIPPED = 0.02  # mean clip fraction with ε = 10: measured at most 0.003
+
+
+def check(clipped_metrics, unclipped_metrics) -> tuple[bool, str]:
+    """PASS when the ε = 0.2 run clips at least MIN_CLIPPED of its tokens on average and the ε = 10 run
+    at most MAX_UNCLIPPED."""
+    clipped, unclipped = mean_of(step_records(clipped_metrics), "clip_fraction"), \
+        mean_of(step_records(unclipped_metrics), "clip_fraction")
+    passed = clipped >= MIN_CLIPPED and unclipped <= MAX_UNCLIPPED
+    return passed, (f"mean clip fraction: eps 0.2 {clipped:.3f} (need ≥ {MIN_CLIPPED}), "
+                    f"eps 10 {unclipped:.4f} (need ≤ {MAX_UNCLIPPED})")
+
+
+def run(out_dir, seed: int = 0, steps: int = STEPS) -> dict[str, Path]:
+    return {name: run_toy_arm(Path(out_dir) / name, seed, steps, updates_per_batch=UPDATES_PER_BATCH, clip_eps=eps)
+            for name, eps in ARMS.items()}
+
+
+def summary(arms: dict[str, Path]) -> tuple[bool, str, str]:
+    passed, message = check(arms["eps0.2"], arms["eps10"])
+    rows = []
+    for name, eps in ARMS.items():
+        records = step_records(arms[name])
+        rows.append([name, eps, mean_of(records, "clip_fraction"), max(r["clip_fraction"] for r in records),
+                     mean_of(records, "kl"), mean_of(records, "reward", 5)])
+    text = report("Lab 3: clipping", rows, ["arm", "clip_eps", "clip fraction (mean)", "clip fraction (max)",
+                                           "KL (mean)", "reward (last 5)"], passed, message)
+    return passed, message, text
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Lab 3: clipping (eps 0.2 vs 10, 4 updates per batch), tiny model, toy reward.")
+    p.add_argument("--out-dir", default="runs/labs/clipping")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=STEPS)
+    p.add_argument("--check-only", action="store_true", help="check the metrics already in --out-dir")
+    args = p.parse_args(argv)
+    arms = ({name: Path(args.out_dir) / name / "metrics.jsonl" for name in ARMS} if args.check_only
+            else run(args.out_dir, args.seed, args.steps))
+    passed, message, text = summary(arms)
+    print(text)
+    save_result(args.out_dir, {"lab": "clipping", "seed": args.seed, "passed": passed, "message": message})
+    return 0 if passed else 1

@@ -1,0 +1,112 @@
+"""What the labs share: a toy GRPO run written to metrics.jsonl by the real RL loop, and small
+helpers to read those logs back and print a result table.
+
+Tier A labs (kl_term, group_size, clipping) run r1mini's own `rl_loop.train_grpo` on the "tiny"
+model preset (random init, ~40k parameters) with a toy reward: "the answer contains a 7". From a
+random init that happens in ~3% of answers, and 30 steps of GRPO at lr 1e-2 make it almost
+certain, so every effect a lab asks about shows up in seconds on a laptop CPU. The loop is the one
+train_zero.py runs (same metrics.jsonl, same RunDir), only the model and the reward are toys.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import random
+import statistics
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from r1mini.config import model_config
+from r1mini.curriculum import Curriculum
+from r1mini.grpo import GRPOConfig
+from r1mini.model import Transformer
+from r1mini.rl_loop import train_grpo
+from r1mini.rundir import RunDir, read_jsonl
+from r1mini.tokenizer import get_tokenizer
+
+# The toy runs: 4 questions x G = 8 answers of at most 8 tokens, lr 1e-2 (tests/test_grpo.py's run).
+TOY_DEFAULTS = dict(prompts_per_step=4, group_size=8, lr=1e-2, kl_coef=0.01, max_new_tokens=8,
+                    zero_std_groups="keep")
+
+
+def seven_reward(text: str, problem) -> dict[str, float]:
+    """The toy reward: 1 if the answer contains the character 7. It is called "accuracy" because the
+    RL loop's curriculum reads that component to keep its pass rate (DESIGN: the curriculum learns
+    which questions are at the edge of the policy's ability; here there is one kind of question)."""
+    return {"accuracy": float("7" in text)}
+
+
+def tiny_policy(seed: int) -> Transformer:
+    """A random-init "tiny" model with the real tokenizer's vocabulary (tests/conftest.py's)."""
+    torch.manual_seed(seed)
+    return Transformer(model_config("tiny", get_tokenizer().n_vocab)).eval()
+
+
+def run_toy_arm(out_dir, seed: int, steps: int, step_fn=None, **cfg_overrides) -> Path:
+    """Train one arm of a lab: `steps` GRPO steps on the toy reward, from the tiny model `seed`,
+    through rl_loop.train_grpo. Returns the path of the metrics.jsonl it wrote."""
+    torch.set_num_threads(1)  # tiny matrices: one thread is fastest, and a shared CPU stays usable
+    cfg = GRPOConfig(**{**TOY_DEFAULTS, **cfg_overrides})
+    policy = tiny_policy(seed)
+    ref_model = copy.deepcopy(policy).requires_grad_(False)  # π_ref: the starting policy, frozen
+    # The questions do not matter to this reward; 2-digit additions, as in tests/test_grpo.py.
+    curriculum = Curriculum(("add",), cfg.group_size, levels={"add": (2,)})
+    torch.manual_seed(seed)  # the rollouts draw from torch's global generator
+    flags = {"lab_seed": seed, "steps": steps, **asdict(cfg)}
+    with RunDir(out_dir, flags, overwrite=True) as run:
+        train_grpo(policy, ref_model, get_tokenizer(), cfg, run, steps, curriculum, random.Random(seed),
+                   lambda step: seven_reward, torch.device("cpu"), f"lab {Path(out_dir).name}",
+                   resume_every=steps, step_fn=step_fn)
+        run.finish()
+        (Path(out_dir) / "resume.pt").unlink(missing_ok=True)
+        return run.metrics
+
+
+def step_records(metrics_path) -> list[dict]:
+    """The training-step lines of a metrics.jsonl (evaluation lines carry no "reward")."""
+    records = [r for r in read_jsonl(metrics_path) if "reward" in r]
+    if not records:
+        raise FileNotFoundError(f"no training steps in {metrics_path} (did the run write there?)")
+    return records
+
+
+def mean_of(records: list[dict], key: str, last: int | None = None) -> float:
+    """The mean of `key` over the records (over the last `last` of them when given)."""
+    values = [r[key] for r in records if key in r]
+    if last:
+        values = values[-last:]
+    if not values:
+        raise KeyError(f"no {key!r} in these metrics")
+    return statistics.fmean(values)
+
+
+def table(rows: list[list], header: list[str]) -> str:
+    """A small markdown table (readable in a terminal too)."""
+    def cell(x):
+        return f"{x:.4g}" if isinstance(x, float) else str(x)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def per_step_table(arms: dict[str, Path], keys: list[str], every: int = 1) -> str:
+    """Reference curves as a table: one row per step, one column per (arm, key)."""
+    logs = {name: step_records(path) for name, path in arms.items()}
+    n = min(len(r) for r in logs.values())
+    header = ["step"] + [f"{name} {key}" for name in logs for key in keys]
+    rows = [[i + 1] + [round(logs[name][i].get(key, float("nan")), 4) for name in logs for key in keys]
+            for i in range(0, n, every)]
+    return table(rows, header)
+
+
+def report(title: str, rows: list[list], header: list[str], passed: bool, message: str) -> str:
+    """What a lab prints: the result table, then PASS/FAIL with the measured numbers."""
+    return f"\n{title}\n\n{table(rows, header)}\n\n{'PASS' if passed else 'FAIL'}: {message}\n"
+
+
+def save_result(out_dir, result: dict) -> None:
+    """result.json beside the arms' metrics, for a grader or a later comparison."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / "result.json").write_text(json.dumps(result, indent=1))

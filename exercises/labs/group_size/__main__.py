@@ -1,0 +1,5 @@
+import sys
+
+from exercises.labs.group_size.lab import main
+
+sys.exit(main())
