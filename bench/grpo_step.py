@@ -22,7 +22,7 @@ from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.config import model_config, pick_device  # noqa: E402
 from r1mini.curriculum import Curriculum  # noqa: E402
 from r1mini.grpo import GRPOConfig, grpo_step  # noqa: E402
-from r1mini.flags import ArgumentParser, fail, float_range, int_range  # noqa: E402
+from r1mini.flags import ArgumentParser, check_writable, fail, float_range, int_range  # noqa: E402
 from r1mini.train_utils import make_optimizer  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.rewards import r1_zero_rewards  # noqa: E402
@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the timings here")
     args = parser.parse_args(argv)
     try:
+        if args.json:
+            check_writable(args.json, "--json")  # before the timing, not after it
         device = pick_device(args.device)
         policy, tokenizer, _ = load_checkpoint(args.ckpt, device) if args.ckpt else (None, None, None)
     except (ValueError, CheckpointError) as error:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import sys
 from collections import Counter, defaultdict
@@ -32,7 +31,7 @@ from tqdm import tqdm
 from r1mini.checkpoint import CheckpointError, load_checkpoint
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
-from r1mini.flags import SEED, ArgumentParser, fail, float_range, int_range, parse_tasks
+from r1mini.flags import SEED, ArgumentParser, check_writable, fail, float_range, int_range, parse_tasks
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
                             language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.sampler import generate
@@ -247,8 +246,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         tasks = parse_tasks(args.tasks)
-        if args.json and not os.access(Path(args.json).resolve().parent, os.W_OK):
-            raise ValueError(f"cannot write --json {args.json}: its directory is missing or read-only")
+        if args.json:
+            check_writable(args.json, "--json")  # before the evaluation, which may take an hour
         model, tokenizer, meta = load_checkpoint(args.ckpt, pick_device(args.device))
         if args.max_new_tokens > model.cfg.max_seq_len - 64:
             raise ValueError(f"--max-new-tokens must be at most {model.cfg.max_seq_len - 64} for this model")

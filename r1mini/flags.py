@@ -11,6 +11,7 @@ import argparse
 import math
 import random
 import sys
+import tempfile
 from pathlib import Path
 
 from r1mini.checkpoint import read_checkpoint
@@ -141,3 +142,22 @@ def check_sequence_budget(args) -> None:
         if prompt + budget > max_len:
             raise ValueError(f"{flag} {budget} is too large: the longest prompt ({prompt} tokens) + it must fit "
                              f"the model's {max_len} tokens")
+
+
+def check_writable(path, flag: str) -> None:
+    """Fail now, not after an hour of work, if the output file `path` (given with `flag`) cannot be
+    written: its directory must exist and take a new file, and `path` must not be a directory.
+    Neither truncates an existing file nor leaves a new one behind."""
+    path, where = Path(path), f"cannot write {flag} {path}"
+    if path.is_dir():
+        raise ValueError(f"{where}: it is a directory")
+    if not path.parent.is_dir():
+        problem = "is not a directory" if path.parent.exists() else "does not exist"
+        raise ValueError(f"{where}: {path.parent} {problem}")
+    try:
+        if path.exists():
+            open(path, "ab").close()
+        else:
+            tempfile.TemporaryFile(dir=path.parent).close()
+    except OSError as error:
+        raise ValueError(f"{where}: {error.strerror or error}") from None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -26,7 +25,7 @@ from tqdm import tqdm
 from r1mini.checkpoint import load_checkpoint
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
-from r1mini.flags import SEED, ArgumentParser, fail, float_range, int_range
+from r1mini.flags import SEED, ArgumentParser, check_writable, fail, float_range, int_range
 from r1mini.rewards import extract_answer
 from r1mini.sampler import generate
 from r1mini.tasks import normalize_question
@@ -93,20 +92,6 @@ def read_questions(path: Path) -> list[dict]:
     return rows
 
 
-def check_writable(path: Path) -> None:
-    """Fail now, before loading a model and sampling for an hour, if `path` cannot be written.
-    Neither truncates an existing file nor leaves a new one behind."""
-    if not path.parent.is_dir():
-        raise ValueError(f"cannot write {path}: no such directory {path.parent}")
-    try:
-        if path.exists():
-            open(path, "ab").close()
-        else:
-            tempfile.TemporaryFile(dir=path.parent).close()
-    except OSError as error:
-        raise ValueError(f"cannot write {path}: {error.strerror or error}") from None
-
-
 def check_args(args) -> None:
     """What the flag types cannot check alone: combinations of flags, and the input file."""
     if args.out and not args.inp:
@@ -143,7 +128,7 @@ def main(argv=None) -> int:
         question = None if args.inp else normalize_question(args.question)  # refused before loading a model
         rows = read_questions(Path(args.inp)) if args.inp else [{"question": args.question}] * (args.samples or 1)
         if args.out:
-            check_writable(Path(args.out))
+            check_writable(args.out, "--out")
         model, tokenizer, _ = load_checkpoint(args.ckpt, pick_device(args.device))
         if not args.inp:
             error = too_long_error(len(tokenizer.encode(render_prompt(question))), model.cfg.max_seq_len)

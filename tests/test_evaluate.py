@@ -1,10 +1,13 @@
 """The numbers the README reports, on hand-computed cases: pass@k, cons@k (ties, no answers,
 normalisation), pass@1 as the mean over k samples, what response_metrics calls reasoning, and the
-reasoning's language measured against the question's, per question language."""
+reasoning's language measured against the question's, per question language; and an unwritable
+--json refused before anything is evaluated."""
 import math
 
 import pytest
+from conftest import run_cli
 
+from r1mini import evaluate
 from r1mini.corpus import render_completion
 from r1mini.evaluate import by_language, format_table, majority_answer, pass_at_k, response_metrics, summarize
 from r1mini.tasks import Problem, write_solution
@@ -117,3 +120,19 @@ def test_by_language_summarises_each_question_language_against_itself():
     table = format_table({"settings": {"k": 2}, "by_level": {}, "overall": summarize(records, 2),
                           "by_language": result})
     assert "| **asked in zh** |" in table and "own-lang" in table.splitlines()[0]
+
+
+@pytest.mark.parametrize("where, reason", [("parent is a file", "is not a directory"),
+                                           ("missing directory", "does not exist"),
+                                           ("json is a directory", "it is a directory")])
+def test_an_unwritable_json_is_refused_before_the_model_is_loaded(tmp_path, capsys, monkeypatch, where, reason):
+    """Found after an hour of evaluation, it would lose the hour (and end in a traceback)."""
+    monkeypatch.setattr(evaluate, "load_checkpoint", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(evaluate, "evaluate_model", lambda *a, **k: pytest.fail("the model was evaluated"))
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dir").mkdir()
+    out = {"parent is a file": tmp_path / "file" / "out.json", "missing directory": tmp_path / "nowhere" / "out.json",
+           "json is a directory": tmp_path / "dir"}[where]
+    code, err = run_cli(evaluate.main, ["--ckpt", str(tmp_path / "model.pt"), "--json", str(out)], capsys)
+    assert code == 2 and err.startswith(f"error: cannot write --json {out}: ") and reason in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err

@@ -4,6 +4,7 @@ one-line errors (exit 2) for bad flags, files and questions — found before the
 anything is sampled."""
 import json
 import os
+import tempfile
 
 import pytest
 
@@ -272,15 +273,16 @@ def test_invalid_json_line(ckpt, tmp_path, capsys, no_model_loaded):
     assert_one_line_error(code, err, f"{inp}:2:")
 
 
-@pytest.mark.parametrize("where", ["missing directory", "parent is a file", "out is a directory"])
-def test_unwritable_output_fails_before_loading(ckpt, tmp_path, capsys, no_model_loaded, where):
+@pytest.mark.parametrize("where, reason", [("missing directory", "does not exist"), ("parent is a file", "is not a directory"),
+                                           ("out is a directory", "it is a directory")])
+def test_unwritable_output_fails_before_loading(ckpt, tmp_path, capsys, no_model_loaded, where, reason):
     inp = write_questions(tmp_path / "q.jsonl", ["1+1"])
     (tmp_path / "file").write_text("x")
     (tmp_path / "dir").mkdir()
     out = {"missing directory": tmp_path / "nowhere" / "a.jsonl", "parent is a file": tmp_path / "file" / "a.jsonl",
            "out is a directory": tmp_path / "dir"}[where]
     code, _, err = run(["--ckpt", ckpt, "--in", inp, "--out", str(out)], capsys)
-    assert_one_line_error(code, err, f"cannot write {out}")
+    assert_one_line_error(code, err, f"cannot write --out {out}: ", reason)
 
 
 def test_read_only_directory_fails_before_loading(ckpt, tmp_path, capsys, no_model_loaded, monkeypatch):
@@ -290,7 +292,7 @@ def test_read_only_directory_fails_before_loading(ckpt, tmp_path, capsys, no_mod
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cli.tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
     code, _, err = run(["--ckpt", ckpt, "--in", inp, "--out", str(tmp_path / "a.jsonl")], capsys)
     assert_one_line_error(code, err, "cannot write", "Permission denied")
 
