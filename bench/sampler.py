@@ -29,15 +29,21 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from compile_decode import compile_unavailable  # noqa: E402
 from r1mini.config import PRESETS, model_config  # noqa: E402
-from r1mini.flags import ArgumentParser, int_range  # noqa: E402
+from r1mini.flags import ArgumentParser, check_writable, fail, int_range  # noqa: E402
 from r1mini.train_utils import make_optimizer  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.pretrain import encoded_stream  # noqa: E402
 from r1mini.sft import SFTConfig, collate, length_bucketed_batches, sft_step  # noqa: E402
 from r1mini.tokenizer import get_tokenizer  # noqa: E402
 from r1mini.sampler import generate  # noqa: E402
+
+RESULTS = Path(__file__).with_name("results_sampler.json")  # what --json writes
+
+
+def compile_unavailable(error: Exception) -> str:
+    """The one line printed when torch.compile fails here (no C++ compiler, unsupported platform)."""
+    return f"torch.compile unavailable here ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
 
 
 def matmul_peak_flops(n: int = 2048, repeats: int = 5) -> float:
@@ -106,7 +112,7 @@ def dense_twin(cfg):
     return Transformer(replace(cfg, n_routed_experts=0, dense_hidden=width))
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
     p.add_argument("--vocab", type=int_range(16, 1 << 20), default=600)
@@ -118,6 +124,11 @@ def main(argv=None):
     p.add_argument("--json", action="store_true", help="write bench/results_sampler.json")
     p.add_argument("--compile", action="store_true", help="also time the pretraining step with torch.compile")
     args = p.parse_args(argv)
+    if args.json:
+        try:
+            check_writable(RESULTS, "--json")  # before the timing, not after it
+        except ValueError as error:
+            return fail(str(error))
     batch = args.batch or (16 if args.quick else 64)
     lengths = args.new_tokens or ([32, 128] if args.quick else [128, 512])
     train_steps = args.train_steps or (3 if args.quick else 10)
@@ -183,10 +194,10 @@ def main(argv=None):
               f"tokens/s; the MoE trains at {tok_s / twin_tok_s:.2f} of its speed")
 
     if args.json:
-        out = Path(__file__).with_name("results_sampler.json")
-        out.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nwrote {out}")
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nwrote {RESULTS}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """Are a model's self-checks checks? The share of its worked answers whose "Let me check …" quotes one
 of the problem's own steps, right (`r1_data.concludes_soundly`, the rejection filter's test).
 
-    python bench/check_soundness.py --ckpt runs/r1/model.pt runs/r1/dev2/model.pt
+    python experiments/check_soundness.py --ckpt runs/r1/model.pt runs/r1/dev2/model.pt
 
 Samples the held-out questions of the worked levels (2-4 digits / operators; evaluate's protocol:
 k answers at temperature 0.6, top-p 0.95) and reports, per checkpoint, over the right answers

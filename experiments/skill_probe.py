@@ -10,13 +10,13 @@ probability of the right token at the hard spots:
 
 in English and in Chinese. 1.0 = knows the step; ~0.5 for logic and ~0.1-0.2 for digits = guessing.
 
-    python bench/skill_probe.py --ckpt runs/base/model.pt          # probe a trained model
-    python bench/skill_probe.py --steps 600 --batch-size 32         # pretrain from scratch, then probe
-    python bench/skill_probe.py --steps 600 --direct 0.5 --slips 0.12 --batch-size 64  # the old corpus
+    python experiments/skill_probe.py --ckpt runs/base/model.pt          # probe a trained model
+    python experiments/skill_probe.py --steps 600 --batch-size 32         # pretrain from scratch, then probe
+    python experiments/skill_probe.py --steps 600 --direct 0.5 --slips 0.12 --batch-size 64  # the old corpus
 
 With --steps the model is pretrained on `corpus.pretraining_stream`-style data with the StyleMix
-given by the flags (about 3 minutes for 1000 steps of batch 32 on 2 cores); README "Design notes"
-lists what each setting gave.
+given by the flags (about 3 minutes for 1000 steps of batch 32 on 2 cores); docs/design.md lists
+what each setting gave.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from r1mini import tasks  # noqa: E402
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.config import model_config  # noqa: E402
 from r1mini.corpus import StyleMix, render_example, render_prompt, sample_task_level  # noqa: E402
-from r1mini.flags import ArgumentParser, fail  # noqa: E402
+from r1mini.flags import ArgumentParser, check_writable, fail  # noqa: E402
 from r1mini.rundir import RunDir  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.sft import SFTConfig, train_sft  # noqa: E402
@@ -143,6 +143,8 @@ def main(argv=None) -> int:
             raise ValueError("--seed must be in [0, 2**32)")
         if args.logic_ops and not set(args.logic_ops.split(",")) <= {"and", "or", "xor"}:
             raise ValueError("--logic-ops takes a comma-separated subset of and,or,xor")
+        if args.json:
+            check_writable(args.json, "--json")  # before the probe, not after it
         tokenizer, t0 = get_tokenizer(), time.perf_counter()
         model = load_checkpoint(args.ckpt, "cpu")[0] if args.ckpt else pretrain(args, tokenizer)
     except (ValueError, CheckpointError) as error:

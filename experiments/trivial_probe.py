@@ -11,7 +11,7 @@ held-out trivial questions, and one non-trivial level per task as a control:
   equation   `7+8=15.` / `7加8得15。` / `T and F is F.`     (the column step's own form, without the carry)
   empty      no think at all (the paper's answer to "hello"; r1_data.non_reasoning_example now)
 
-    python bench/trivial_probe.py --styles sentence,equation,empty    # needs runs/r1/dev3 (train_r1.py)
+    python experiments/trivial_probe.py --styles sentence,equation,empty    # needs runs/r1/dev3 (train_r1.py)
 
 Each style costs one SFT run (about 4 minutes for 500 steps on 2 cores) and a small evaluation.
 """
@@ -29,7 +29,7 @@ from r1mini import r1_data  # noqa: E402
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.corpus import render_completion, render_prompt  # noqa: E402
 from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
-from r1mini.flags import ArgumentParser, fail, int_range  # noqa: E402
+from r1mini.flags import ArgumentParser, check_writable, fail, int_range  # noqa: E402
 from r1mini.rundir import RunDir  # noqa: E402
 from r1mini.sft import finetune  # noqa: E402
 from r1mini.tasks import LOGIC_OPS_ZH, TRIVIAL_LEVEL, test_problems  # noqa: E402
@@ -67,11 +67,13 @@ def main(argv=None) -> int:
         parser.error(f"--styles must name some of {sorted(STYLES)}, got {args.styles!r}")
     data_path, flags_path = Path(args.dev3) / "rejection_data.jsonl", Path(args.dev3) / "flags.json"
     try:
+        if args.json:
+            check_writable(args.json, "--json")  # before the SFT runs, not after them
         _, tokenizer, _ = load_checkpoint(args.base, "cpu")
         for path in (data_path, flags_path):
             if not path.exists():
                 raise CheckpointError(f"no {path}: run `python train_r1.py` first")
-    except CheckpointError as error:
+    except (ValueError, CheckpointError) as error:
         return fail(str(error))
     flags = json.loads(flags_path.read_text())  # the Dev3 stage's own SFT settings, so only the trivial answers differ
     steps = args.steps or flags["rejection_steps"]

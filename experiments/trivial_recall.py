@@ -11,7 +11,7 @@ This script shows the difference by sampling each checkpoint on both sets:
              phrasing and language its draw gives: what R1's non-reasoning data taught it
   held out   the evaluation's trivial questions (evaluate.py: 20 draws per task of the test split)
 
-    python bench/trivial_recall.py runs/zero/model.pt runs/r1/model.pt
+    python experiments/trivial_recall.py runs/zero/model.pt runs/r1/model.pt
 
 Reported per set: pass@1 (k samples at temperature 0.6, top-p 0.95, as evaluate.py), mean
 response length in tokens, and the share of answers that work the question out step by step.

@@ -1,0 +1,71 @@
+"""The one-off probes of experiments/ still run: one quick smoke test each, on a tiny setting."""
+import json
+import random
+import sys
+from pathlib import Path
+
+from conftest import make_tiny_model, run_cli
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+
+import check_soundness  # noqa: E402
+import skill_probe  # noqa: E402
+import trivial_probe  # noqa: E402
+import trivial_recall  # noqa: E402
+from r1mini.checkpoint import save_checkpoint  # noqa: E402
+from r1mini.r1_data import readable_completion  # noqa: E402
+from r1mini.tasks import Problem  # noqa: E402
+
+
+def one_line_error(code, err, *fragments) -> bool:
+    return code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1 and all(f in err for f in fragments)
+
+
+def test_skill_probe_pretrains_a_few_steps_and_probes(capsys, tmp_path):
+    assert skill_probe.main(["--steps", "2", "--batch-size", "2", "--problems", "1"]) == 0
+    assert '"add-en"' in capsys.readouterr().out
+    code, err = run_cli(skill_probe.main, ["--json", str(tmp_path / "nowhere" / "skills.jsonl")], capsys)
+    assert one_line_error(code, err, "--json", "does not exist"), err   # refused before pretraining
+
+
+def test_trivial_probe_trains_each_style_and_samples(capsys, tmp_path):
+    save_checkpoint(tmp_path / "base.pt", make_tiny_model(), {"stage": "base"})
+    worked = (" <think> ones 7 plus ones 8. ones: 7+8+0=15, write 5 carry 1. So the answer is 15. </think> "
+              "So the answer is 15. <answer>15</answer><|endoftext|>")
+    rows = [{"question": "47+38", "answer": "85", "completion": worked},
+            {"question": "7+8", "answer": "15", "completion": " <think> 7+8 is 15. </think> <answer>15</answer><|endoftext|>"}]
+    (tmp_path / "rejection_data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "flags.json").write_text(json.dumps({"seed": 0, "tasks": ["add"], "rejection_steps": 500,
+                                                     "sft_batch_size": 2, "sft_lr": 1e-3}))
+    out_json = tmp_path / "probe.json"
+    argv = ["--base", str(tmp_path / "base.pt"), "--dev3", str(tmp_path), "--styles", "empty", "--steps", "1", "--k", "1"]
+    assert trivial_probe.main(argv + ["--json", str(out_json)]) == 0
+    assert "| empty |" in capsys.readouterr().out
+    assert set(json.loads(out_json.read_text())["empty"]) == {"sft_minutes", "add-1", "add-3"}
+    code, err = run_cli(trivial_probe.main, argv + ["--json", str(tmp_path / "base.pt" / "probe.json")], capsys)
+    assert one_line_error(code, err, "--json", "is not a directory"), err   # refused before the SFT runs
+
+
+def test_trivial_recall_samples_both_sides_of_the_split(tmp_path, capsys):
+    from r1mini.tasks import TRIVIAL_LEVEL, is_test_question
+    taught, held_out = trivial_recall.taught_questions(), trivial_recall.held_out_questions()
+    assert all(p.level == TRIVIAL_LEVEL for p in taught + held_out)
+    assert not any(is_test_question(p.task, p.expression) for p in taught)
+    assert all(is_test_question(p.task, p.expression) for p in held_out)
+    save_checkpoint(tmp_path / "model.pt", make_tiny_model(), {"stage": "test"})
+    assert trivial_recall.main([str(tmp_path / "model.pt"), "--k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| taught | 173 |" in out and "| held out | 19 |" in out
+
+
+def test_check_soundness_counts_the_checks_that_check(capsys):
+    problem = Problem("add", 3, "57+384", "441", "zh")
+    sound = readable_completion(problem, random.Random(0))
+    check = sound[sound.index("检查一下"):sound.index("对。") + 2]
+    garbled = sound.replace(check, "检查一下个位：8加0加0得08。对。")
+    unchecked = sound.replace(check, "")
+    records = [{"question": problem.question, "completion": c, "correct": 1.0} for c in (sound, garbled, unchecked)]
+    assert check_soundness.soundness(records, {problem.question: problem}) == {
+        "right answers that think": 3, "with a self-check": 2, "sound": 1}
+    code, err = run_cli(check_soundness.main, ["--ckpt", "/no/such/model.pt", "--problems", "1", "--k", "1"], capsys)
+    assert code == 2 and "no checkpoint" in err, err
