@@ -35,9 +35,12 @@ class Recorder:
             self.errors.append(report.longreprtext)
 
 
-def run_exercises(impl: str) -> Recorder:
+def run_exercises(impl: str, traceback: str = "no") -> Recorder:
+    """Run the whole exercise suite in this process (a fresh pytest session) on one implementation.
+    traceback "no" (outcomes only) saves most of the time when many tests fail."""
     recorder = Recorder()
-    pytest.main([str(EXERCISES), f"--impl={impl}", "-q", "-p", "no:cacheprovider"], plugins=[recorder])
+    pytest.main([str(EXERCISES), f"--impl={impl}", "-q", "-p", "no:cacheprovider", f"--tb={traceback}"],
+                plugins=[recorder])
     assert not recorder.errors, f"collection errors with --impl={impl}:\n" + "\n".join(recorder.errors)
     return recorder
 
@@ -49,7 +52,7 @@ def test_there_are_thirteen_exercises_in_teaching_order():
 
 
 def test_every_exercise_test_passes_on_the_reference():
-    outcomes = run_exercises("reference").outcomes
+    outcomes = run_exercises("reference", traceback="short").outcomes
     for name in framework.exercise_names():
         assert any(f"{name}/" in node for node in outcomes), f"{name} has no test"
     bad = {node: out for node, out in outcomes.items() if out[0] != "passed"}
@@ -57,7 +60,7 @@ def test_every_exercise_test_passes_on_the_reference():
 
 
 def test_every_exercise_test_fails_on_the_untouched_stubs():
-    outcomes = run_exercises("student").outcomes
+    outcomes = run_exercises("student", traceback="native").outcomes
     assert outcomes
     bad = {node: out for node, out in outcomes.items() if out[0] != "failed" or "NotImplementedError" not in out[1]}
     assert not bad, "tests that do not fail with NotImplementedError on the stubs:\n" + "\n".join(
