@@ -76,7 +76,7 @@ def test_greedy_generation_cached_equals_uncached(model, monkeypatch):
     assert cached == generate(model, prompts, 12, **kw), "greedy generation differs from the reference mask's"
 
 
-def test_a_prompt_alone_equals_it_in_a_left_padded_batch(model):
+def test_a_prompt_alone_equals_it_in_a_left_padded_batch(model, monkeypatch):
     prompts = [[5, 9, 2, 7, 11, 4], [3, 1], [8, 12, 30]]
     kw = dict(temperature=0.0, stop_tokens=[], pad_id=0)
     batch = generate(model, prompts, 10, **kw)
@@ -88,3 +88,5 @@ def test_a_prompt_alone_equals_it_in_a_left_padded_batch(model):
         key_mask = tokens != 0
         positions = (torch.arange(4)[None] - (~key_mask).sum(1, keepdim=True)).clamp(min=0)
         assert torch.isfinite(model(tokens, positions, key_mask)).all(), "NaN logits: a padding query must see itself"
+    monkeypatch.setattr(Transformer, "attention_mask", staticmethod(REFERENCE))
+    assert batch == generate(model, prompts, 10, **kw), "greedy generation differs from the reference mask's"
