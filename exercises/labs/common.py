@@ -4,8 +4,9 @@ helpers to read those logs back and print a result table.
 Tier A labs (kl_term, group_size, clipping) run r1mini's own `rl_loop.train_grpo` on the "tiny"
 model preset (random init, ~40k parameters) with a toy reward: "the answer contains a 7". From a
 random init that happens in ~3% of answers, and 30 steps of GRPO at lr 1e-2 make it almost
-certain, so every effect a lab asks about shows up in seconds on a laptop CPU. The loop is the one
-train_zero.py runs (same metrics.jsonl, same RunDir), only the model and the reward are toys.
+certain (tests/test_grpo.py), so every effect a lab asks about shows up within the labs' 20 steps,
+in seconds on a laptop CPU. The loop is the one train_zero.py runs (same metrics.jsonl, same
+RunDir); only the model and the reward are toys.
 """
 from __future__ import annotations
 

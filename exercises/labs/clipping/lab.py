@@ -17,11 +17,11 @@ from pathlib import Path
 
 from exercises.labs.common import mean_of, report, run_toy_arm, save_result, step_records
 
-STEPS = 30
+STEPS = 20
 UPDATES_PER_BATCH = 4
 ARMS = {"eps0.2": 0.2, "eps10": 10.0}
-MIN_CLIPPED = 0.10    # mean clip fraction with ε = 0.2: measured 0.25-0.32 on seeds 0-2
-MAX_UNCLIPPED = 0.02  # mean clip fraction with ε = 10: measured at most 0.003
+MIN_CLIPPED = 0.10    # mean clip fraction with ε = 0.2: measured 0.29-0.37 on seeds 0-2
+MAX_UNCLIPPED = 0.02  # mean clip fraction with ε = 10: measured at most 0.0032
 
 
 def check(clipped_metrics, unclipped_metrics) -> tuple[bool, str]:
