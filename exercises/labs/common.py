@@ -10,6 +10,7 @@ RunDir); only the model and the reward are toys.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import random
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from exercises import run as exercise_run
 from r1mini.config import model_config
 from r1mini.curriculum import Curriculum
 from r1mini.grpo import GRPOConfig
@@ -63,6 +65,36 @@ def run_toy_arm(out_dir, seed: int, steps: int, step_fn=None, **cfg_overrides) -
         run.finish()
         (Path(out_dir) / "resume.pt").unlink(missing_ok=True)
         return run.metrics
+
+
+def add_impl_args(parser) -> None:
+    """--impl/--only: train with a student's (or a mutant's) exercise functions plugged into r1mini,
+    as `python -m exercises.run` does for a top-level script. The lab's own measurements keep the
+    reference (exercises.run leaves modules under exercises/ alone)."""
+    parser.add_argument("--impl", default="reference",
+                        help="whose exercise functions train: reference (r1mini's own, the default), student, "
+                             "mutant:NAME")
+    parser.add_argument("--only", default="", help="with --impl: comma-separated exercise numbers, e.g. 07,08")
+
+
+def plugged_in(args):
+    """The context in which a lab trains: r1mini untouched for --impl reference, else the chosen
+    implementation of the exercises (all, or --only those) installed wherever the pipeline binds them."""
+    if args.impl == "reference":
+        return contextlib.nullcontext()
+    only = [o.strip() for o in args.only.split(",") if o.strip()]
+    return exercise_run.plugged_in(exercise_run.implementations(args.impl, only))
+
+
+def chosen_function(args, number: str, name: str, reference):
+    """Exercise `number`'s function `name` from the --impl implementation (`reference` when none
+    is chosen, or when a mutant belongs to another exercise): a lab's check can then use a student's."""
+    if args.impl == "reference":
+        return reference
+    for exercise, functions in exercise_run.implementations(args.impl, [number]).items():
+        if exercise.startswith(number):
+            return getattr(functions, name)
+    return reference
 
 
 def step_records(metrics_path) -> list[dict]:

@@ -16,7 +16,7 @@ import argparse
 import statistics
 from pathlib import Path
 
-from exercises.labs.common import report, run_toy_arm, save_result, step_records
+from exercises.labs.common import add_impl_args, chosen_function, plugged_in, report, run_toy_arm, save_result, step_records
 from r1mini.curriculum import informative_chance
 
 STEPS = 20
@@ -70,11 +70,11 @@ def run(out_dir, seed: int = 0, steps: int = STEPS) -> dict[str, Path]:
             for name, g in ARMS.items()}
 
 
-def summary(arms: dict[str, Path]) -> tuple[bool, str, str]:
-    passed, message = check(arms["G2"], arms["G8"])
+def summary(arms: dict[str, Path], chance=informative_chance) -> tuple[bool, str, str]:
+    passed, message = check(arms["G2"], arms["G8"], chance)
     rows = []
     for name, g in ARMS.items():
-        m, p, n = measured_and_predicted(arms[name], g)
+        m, p, n = measured_and_predicted(arms[name], g, chance)
         every = step_records(arms[name])
         rows.append([name, ANSWERS_PER_STEP // g, n, m, p,
                      statistics.fmean(r["frac_reward_zero_std"] for r in every)])
@@ -89,10 +89,13 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=STEPS)
     p.add_argument("--check-only", action="store_true", help="check the metrics already in --out-dir")
+    add_impl_args(p)
     args = p.parse_args(argv)
-    arms = ({name: Path(args.out_dir) / name / "metrics.jsonl" for name in ARMS} if args.check_only
-            else run(args.out_dir, args.seed, args.steps))
-    passed, message, text = summary(arms)
+    with plugged_in(args):
+        arms = ({name: Path(args.out_dir) / name / "metrics.jsonl" for name in ARMS} if args.check_only
+                else run(args.out_dir, args.seed, args.steps))
+    # With --impl student (or a mutant of exercise 09) the prediction uses that informative_chance.
+    passed, message, text = summary(arms, chosen_function(args, "09", "informative_chance", informative_chance))
     print(text)
-    save_result(args.out_dir, {"lab": "group_size", "seed": args.seed, "passed": passed, "message": message})
+    save_result(args.out_dir, {"impl": args.impl, "only": args.only, "lab": "group_size", "seed": args.seed, "passed": passed, "message": message})
     return 0 if passed else 1

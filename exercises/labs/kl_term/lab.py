@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from exercises.labs.common import mean_of, report, run_toy_arm, save_result, step_records
+from exercises.labs.common import add_impl_args, plugged_in, mean_of, report, run_toy_arm, save_result, step_records
 from r1mini import grpo_fast
 from r1mini.grpo import completion_batch, completion_logprobs
 from r1mini.tokenizer import get_tokenizer
@@ -92,10 +92,12 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=STEPS)
     p.add_argument("--check-only", action="store_true", help="check the metrics already in --out-dir")
+    add_impl_args(p)
     args = p.parse_args(argv)
-    arms = ({name: Path(args.out_dir) / name / "metrics.jsonl" for name in BETAS} if args.check_only
-            else run(args.out_dir, args.seed, args.steps))
+    with plugged_in(args):
+        arms = ({name: Path(args.out_dir) / name / "metrics.jsonl" for name in BETAS} if args.check_only
+                else run(args.out_dir, args.seed, args.steps))
     passed, message, text = summary(arms)
     print(text)
-    save_result(args.out_dir, {"lab": "kl_term", "seed": args.seed, "passed": passed, "message": message})
+    save_result(args.out_dir, {"impl": args.impl, "only": args.only, "lab": "kl_term", "seed": args.seed, "passed": passed, "message": message})
     return 0 if passed else 1
