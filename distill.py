@@ -131,7 +131,8 @@ def main(argv=None) -> int:
             if "sft" in args.arms:
                 teacher_data(args, run.dir)
             # The arms are independent: they train side by side, one process and one thread each
-            # (parallel.side_by_side; the same models as one after the other, ~1.4x sooner on 2 cores).
+            # (parallel.side_by_side: ~1.4x sooner on 2 cores; the same models as one after the other up
+            # to floating-point rounding, where one thread and two round differently).
             arm_jobs = {"rl": rl_on_student, "sft": distil_by_sft, "onpolicy": on_policy_distillation}
             arms = [arm for arm in ARM_NAMES if arm in args.arms]   # the paper's column order
             trained = side_by_side([(arm_jobs[arm], (args, student_base, run.dir)) for arm in arms], args.device)

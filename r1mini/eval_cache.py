@@ -38,7 +38,10 @@ def cached_evaluation(checkpoint, tasks, settings: dict, cache_dir, device) -> d
     result = evaluate_model(model, tokenizer, tasks, **settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"checkpoint": str(checkpoint), "wanted": wanted, "result": result}))
+    # Where it ran, for the record only: one thread and two can round differently on some CPUs, so a
+    # rerun elsewhere may differ in the last digits; the key stays the model and the settings.
+    ran_on = {"device": str(device), "threads": torch.get_num_threads()}
+    tmp.write_text(json.dumps({"checkpoint": str(checkpoint), "wanted": wanted, "ran_on": ran_on, "result": result}))
     os.replace(tmp, path)
     return result
 

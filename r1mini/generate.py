@@ -25,6 +25,7 @@ from tqdm import tqdm
 from r1mini.checkpoint import load_checkpoint
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
+from r1mini.evaluate import EVAL_TEMPERATURE, EVAL_TOP_P
 from r1mini.flags import SEED, ArgumentParser, check_writable, fail, float_range, int_range
 from r1mini.rewards import extract_answer
 from r1mini.sampler import generate
@@ -115,8 +116,8 @@ def main(argv=None) -> int:
     source.add_argument("--question", help='one question, e.g. "4812+5937"')
     source.add_argument("--in", dest="inp", help="JSONL file of {\"question\": ...} lines")
     parser.add_argument("--out", help="where to write the answered JSONL (with --in)")
-    parser.add_argument("--temperature", type=float_range(0, 100), default=0.6, help="0 = greedy")
-    parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=0.95)
+    parser.add_argument("--temperature", type=float_range(0, 100), default=EVAL_TEMPERATURE, help="0 = greedy")
+    parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=EVAL_TOP_P)
     parser.add_argument("--max-new-tokens", type=int_range(1), default=192)
     parser.add_argument("--samples", type=int_range(1, 10000), help="answers per question (with --question; default 1)")
     parser.add_argument("--seed", type=SEED, default=0)

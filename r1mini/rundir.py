@@ -83,11 +83,16 @@ class RunDir:
         step = state["step"]
         self.rewrite_metrics([r for r in read_jsonl(self.metrics) if r.get("step", 0) <= step])
         print(f"[{self.dir.name}] resuming from step {step} ({self.resume_path})")
+        threads = state.get("threads", torch.get_num_threads())
+        if threads != torch.get_num_threads():  # allowed, but then "as if never stopped" holds only up to rounding
+            print(f"[{self.dir.name}] note: the run was on {threads} thread(s), now {torch.get_num_threads()}; on some "
+                  "CPUs they round differently, so the result equals an uninterrupted run's only up to rounding")
         return step, state["extra"]
 
     def save_resume(self, model, optimizer, step: int, extra: dict | None = None) -> None:
         atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                           "rng": rng_state(), "extra": {**(extra or {}), "flags": self.flags}},
+                           "rng": rng_state(), "threads": torch.get_num_threads(),
+                           "extra": {**(extra or {}), "flags": self.flags}},
                           self.resume_path)
 
     def log(self, record: dict) -> None:

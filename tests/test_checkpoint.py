@@ -236,3 +236,17 @@ def test_resume_file_of_another_model_gives_a_clear_error(tmp_path, tiny_model):
     RunDir(tmp_path, {}).save_resume(other, make_optimizer(other, 1e-3, 0.0), step=1)
     with pytest.raises(CheckpointError, match="does not fit this model"):
         RunDir(tmp_path, {}).resume(tiny_model, make_optimizer(tiny_model, 1e-3, 0.0))
+
+
+def test_resuming_on_another_thread_count_says_it_equals_the_uninterrupted_run_only_up_to_rounding(
+        tmp_path, tiny_model, capsys):
+    RunDir(tmp_path, {}).save_resume(tiny_model, make_optimizer(tiny_model, 1e-3, 0.0), step=1)
+    threads = torch.get_num_threads()
+    RunDir(tmp_path, {}).resume(tiny_model, make_optimizer(tiny_model, 1e-3, 0.0))
+    assert "thread" not in capsys.readouterr().out  # the same thread count: nothing to say
+    try:
+        torch.set_num_threads(threads + 1)
+        RunDir(tmp_path, {}).resume(tiny_model, make_optimizer(tiny_model, 1e-3, 0.0))
+    finally:
+        torch.set_num_threads(threads)
+    assert f"was on {threads} thread(s), now {threads + 1}" in capsys.readouterr().out
