@@ -4,12 +4,27 @@ stub that returns zeros of the right shape, and every named mutant (a realistic 
 fails at least one test. The exercise suite runs in-process, once per implementation."""
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
+import random
+from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 from exercises import framework
+from exercises.run import implementations, plugged_in
+from r1mini.config import model_config
+from r1mini.grpo import GRPOConfig
+from r1mini.grpo_fast import fast_grpo_step
+from r1mini.model import Transformer
+from r1mini.rewards import r1_zero_rewards
+from r1mini.tasks import generate_problem
+from r1mini.tokenizer import get_tokenizer
+from r1mini.train_utils import make_optimizer
 
 EXERCISES = Path(framework.__file__).parent
 # Tests a zero stub may pass, with the reason (none so far: each test holds a case whose answer is not 0).
@@ -39,7 +54,8 @@ def run_exercises(impl: str, traceback: str = "no") -> Recorder:
     """Run the whole exercise suite in this process (a fresh pytest session) on one implementation.
     traceback "no" (outcomes only) saves most of the time when many tests fail."""
     recorder = Recorder()
-    pytest.main([str(EXERCISES), f"--impl={impl}", "-q", "-p", "no:cacheprovider", f"--tb={traceback}"],
+    folders = [str(EXERCISES / name) for name in framework.exercise_names()]  # not exercises/labs
+    pytest.main([*folders, f"--impl={impl}", "-q", "-p", "no:cacheprovider", f"--tb={traceback}"],
                 plugins=[recorder])
     assert not recorder.errors, f"collection errors with --impl={impl}:\n" + "\n".join(recorder.errors)
     return recorder
@@ -47,8 +63,7 @@ def run_exercises(impl: str, traceback: str = "no") -> Recorder:
 
 def test_there_are_thirteen_exercises_in_teaching_order():
     names = framework.exercise_names()
-    numbers = [int(n[:2]) for n in names]
-    assert numbers == sorted(set(numbers)), names
+    assert [n[:2] for n in names] == [f"{i:02d}" for i in range(1, 14)], names
 
 
 def test_every_exercise_test_passes_on_the_reference():
@@ -105,3 +120,40 @@ def test_stub_and_reference_signatures_match(name):
         want = inspect.signature(getattr(exercise.reference, wrong.replaces)).parameters
         assert list(inspect.signature(wrong).parameters) == list(want), f"{name}: mutant {m}'s parameters"
         assert inspect.getdoc(wrong), f"{name}: mutant {m} needs a docstring naming its mistake"
+
+
+# Functions one GRPO step of the real pipeline runs (the rest run elsewhere: the balance loss in SFT,
+# the informative chance in the curriculum, pass@k and the vote in evaluation, the filters in
+# train_r1.py, the reverse KL in distill.py).
+GRPO_STEP_FUNCTIONS = {"extract_answer", "format_reward", "rope_tables", "apply_rope", "gate", "attention_mask",
+                       "sampling_distribution", "draw", "token_logprobs", "completion_batch", "group_advantages",
+                       "grpo_loss"}
+
+
+def test_a_grpo_step_really_calls_each_plugged_in_function():
+    """exercises.run's install: spies wrapped around the reference functions, plugged in where the
+    pipeline binds them (modules that imported them by name, class methods), must each be called by
+    one fast_grpo_step (the step the scripts run) on a tiny model with R1-Zero's reward."""
+    calls = Counter()
+
+    def spy(name, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    spies = {}
+    for name, impl in implementations("reference").items():
+        spies[name] = SimpleNamespace(**{f: spy(f, getattr(impl, f)) for f in framework.load(name).functions})
+    with plugged_in(spies):
+        torch.manual_seed(0)
+        policy = Transformer(model_config("tiny", get_tokenizer().n_vocab)).eval()
+        cfg = GRPOConfig(prompts_per_step=2, group_size=4, max_new_tokens=6, kl_coef=0.04, zero_std_groups="keep")
+        rng = random.Random(0)
+        fast_grpo_step(policy, copy.deepcopy(policy), make_optimizer(policy, 1e-3, 0.0), get_tokenizer(),
+                       lambda n: [generate_problem(rng, "add", 2) for _ in range(n)], cfg, r1_zero_rewards,
+                       torch.device("cpu"), torch.Generator().manual_seed(0))
+    missing = GRPO_STEP_FUNCTIONS - set(calls)
+    assert not missing, f"plugged in but never called by a GRPO step: {missing} (calls: {dict(calls)})"
+    assert Transformer.attention_mask is framework.load("04_attention_mask").reference.attention_mask, "restored"
