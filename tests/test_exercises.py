@@ -157,3 +157,26 @@ def test_a_grpo_step_really_calls_each_plugged_in_function():
     missing = GRPO_STEP_FUNCTIONS - set(calls)
     assert not missing, f"plugged in but never called by a GRPO step: {missing} (calls: {dict(calls)})"
     assert Transformer.attention_mask is framework.load("04_attention_mask").reference.attention_mask, "restored"
+
+
+def test_exercises_run_plugs_into_a_script_that_imported_the_function_by_name(tmp_path, capsys):
+    """python -m exercises.run SCRIPT: the script's own `from r1mini.grpo import group_advantages` is
+    replaced too; the reference gives the reference's numbers, a mutant its own, an unwritten stub
+    fails loudly with its NotImplementedError; afterwards everything is restored."""
+    from exercises.run import main
+    from r1mini import grpo
+
+    script = tmp_path / "tiny_script.py"
+    script.write_text("import sys\nimport torch\nfrom r1mini.grpo import group_advantages\n\n"
+                      "def main(argv):\n"
+                      "    print(group_advantages(torch.tensor([0.0, 1.0, 3.0]), int(argv[0])).tolist())\n"
+                      "    return 0\n")
+    original = grpo.group_advantages
+    assert main(["--impl", "reference", str(script), "3"]) == 0
+    reference_out = capsys.readouterr().out
+    assert main(["--impl", "mutant:population_std", str(script), "3"]) == 0
+    mutant_out = capsys.readouterr().out
+    assert reference_out != mutant_out and reference_out.startswith("[-0.87")
+    assert main(["--impl", "student", "--only", "07", str(script), "3"]) == 2  # the stub is not written yet
+    assert "not written yet: 07 group_advantages" in capsys.readouterr().err
+    assert grpo.group_advantages is original
