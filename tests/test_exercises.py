@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from exercises import framework
-from exercises.run import implementations, plugged_in
+from exercises.run import implementations, main, plugged_in
+from r1mini import grpo
 from r1mini.config import model_config
 from r1mini.grpo import GRPOConfig
 from r1mini.grpo_fast import fast_grpo_step
@@ -55,7 +56,7 @@ def run_exercises(impl: str, traceback: str = "no") -> Recorder:
     traceback "no" (outcomes only) saves most of the time when many tests fail."""
     recorder = Recorder()
     folders = [str(EXERCISES / name) for name in framework.exercise_names()]  # not exercises/labs
-    pytest.main([*folders, f"--impl={impl}", "-q", "-p", "no:cacheprovider", f"--tb={traceback}"],
+    pytest.main([*folders, f"--impl={impl}", "-q", "-rN", "-p", "no:cacheprovider", f"--tb={traceback}"],
                 plugins=[recorder])
     assert not recorder.errors, f"collection errors with --impl={impl}:\n" + "\n".join(recorder.errors)
     return recorder
@@ -163,9 +164,6 @@ def test_exercises_run_plugs_into_a_script_that_imported_the_function_by_name(tm
     """python -m exercises.run SCRIPT: the script's own `from r1mini.grpo import group_advantages` is
     replaced too; the reference gives the reference's numbers, a mutant its own, an unwritten stub
     fails loudly with its NotImplementedError; afterwards everything is restored."""
-    from exercises.run import main
-    from r1mini import grpo
-
     script = tmp_path / "tiny_script.py"
     script.write_text("import sys\nimport torch\nfrom r1mini.grpo import group_advantages\n\n"
                       "def main(argv):\n"

@@ -2,7 +2,6 @@
 import re
 
 from exercises.framework import mutant
-from r1mini.rewards import extract_answer as _right_extract
 from r1mini.rewards import format_reward as _right_format
 
 

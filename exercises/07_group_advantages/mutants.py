@@ -1,5 +1,4 @@
 """Wrong versions of group_advantages, each a mistake students make. The tests must catch every one."""
-import torch
 
 from exercises.framework import mutant
 

@@ -2,8 +2,9 @@
 from collections import Counter
 
 from exercises.framework import mutant
+from r1mini.r1_data import parse_reasoning, works_the_algorithm
 from r1mini.r1_data import rejection_reason as _right
-from r1mini.rewards import language_consistency, thinks
+from r1mini.rewards import language_consistency, reasoning_text, thinks
 from r1mini.tasks import TRIVIAL_LEVEL
 
 
@@ -40,7 +41,6 @@ def sound_checks_ignored(problem, completion, summary=True, sound_checks=False):
 def trivial_needs_the_algorithm(problem, completion, summary=True, sound_checks=False):
     """Treats a brief answer to a trivial question like a worked one: it must show the algorithm's steps."""
     if problem.level == TRIVIAL_LEVEL and _right(problem, completion, summary, sound_checks) is None:
-        from r1mini.r1_data import parse_reasoning, reasoning_text, works_the_algorithm
         steps, _ = parse_reasoning(problem.task, reasoning_text(completion))
         if not works_the_algorithm(problem, steps):
             return "repetitive"

@@ -1,5 +1,6 @@
 """Tests for exercise 12. They reach the functions only through `impl` (see exercises/conftest.py)."""
 import itertools
+import random
 
 import pytest
 
@@ -50,7 +51,6 @@ def test_majority_vote_tie_and_missing_answers(impl):
 
 
 def test_majority_matches_reference(impl):
-    import random
     rng = random.Random(0)
     for _ in range(200):
         answers = [rng.choice(["1", "2", " 2", "3\n", None, ""]) for _ in range(rng.randint(1, 8))]
