@@ -45,3 +45,30 @@ def test_lab_summaries_print_a_verdict(runs):
     for lab in (kl_term, group_size, clipping):
         passed, message, text = lab.summary(runs[lab.__name__])
         assert passed and "PASS: " + message in text and "| arm |" in text
+
+
+# ---------------------------------------------------------------- lab 4 (tier B: needs runs/base/model.pt, not run here)
+
+def test_zero_vs_base_names_the_command_that_builds_a_missing_base(tmp_path):
+    from exercises.labs.zero_vs_base import lab as zero_vs_base
+    with pytest.raises(SystemExit, match=r"python -m r1mini\.pretrain"):
+        zero_vs_base.main(["--base", str(tmp_path / "missing.pt"), "--out-dir", str(tmp_path / "out")])
+
+
+def test_zero_vs_base_check_reads_the_two_evaluations(tmp_path):
+    """The check compares the step-0 evaluation (the base) with the last one; hand-written logs."""
+    import json
+    from exercises.labs.zero_vs_base import lab as zero_vs_base
+    step = {"reward": 1.0, "reward_accuracy": 0.3}
+    def log(name, lines):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        return path
+    gain = zero_vs_base.MIN_GAIN
+    better = log("better.jsonl", [{"step": 0, "eval_pass@1": 0.3}, {"step": 1, **step},
+                                  {"step": 20, "eval_pass@1": 0.3 + gain + 0.01}])
+    same = log("same.jsonl", [{"step": 0, "eval_pass@1": 0.3}, {"step": 1, **step}, {"step": 20, "eval_pass@1": 0.3}])
+    no_base = log("no_base.jsonl", [{"step": 1, **step}, {"step": 20, "eval_pass@1": 0.9}])
+    assert zero_vs_base.check(better)[0]
+    assert not zero_vs_base.check(same)[0]
+    assert not zero_vs_base.check(no_base)[0]
