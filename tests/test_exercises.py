@@ -101,7 +101,6 @@ def test_mutant_names_are_unique():
 
 def test_every_mutant_fails_a_test():
     """One session runs each exercise's tests once per mutant of that exercise (--impl=mutants)."""
-    outcomes = run_exercises("mutants").outcomes
     recorder = run_exercises("mutants")
     caught = {recorder.impl_of[node].removeprefix("mutant:") for node, (outcome, _) in recorder.outcomes.items()
               if outcome == "failed"}

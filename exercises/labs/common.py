@@ -10,11 +10,13 @@ RunDir); only the model and the reward are toys.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import copy
 import json
 import random
 import statistics
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -143,3 +145,29 @@ def save_result(out_dir, result: dict) -> None:
     """result.json beside the arms' metrics, for a grader or a later comparison."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / "result.json").write_text(json.dumps(result, indent=1))
+
+
+def toy_lab_main(argv, lab: str, description: str, arm_names, run, summarize, steps: int) -> int:
+    """The command line of every tier-A lab: train its arms (or, with --check-only, read the logs
+    already in --out-dir), check, print the table, write result.json; exit 0 on PASS, 1 on FAIL.
+    `run(out_dir, seed, steps)` returns {arm: metrics path}; `summarize(arms, args)` returns
+    (passed, message, text)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--out-dir", default=f"runs/labs/{lab}")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=steps)
+    p.add_argument("--check-only", action="store_true", help="check the metrics already in --out-dir")
+    add_impl_args(p)
+    args = p.parse_args(argv)
+    with plugged_in(args):
+        arms = ({name: Path(args.out_dir) / name / "metrics.jsonl" for name in arm_names} if args.check_only
+                else run(args.out_dir, args.seed, args.steps))
+    try:
+        passed, message, text = summarize(arms, args)
+    except FileNotFoundError as error:  # --check-only on a directory the lab has not written
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(text)
+    save_result(args.out_dir, {"impl": args.impl, "only": args.only, "lab": lab, "seed": args.seed,
+                               "passed": passed, "message": message})
+    return 0 if passed else 1

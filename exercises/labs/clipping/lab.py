@@ -12,10 +12,9 @@ of the μ updates of each step.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from exercises.labs.common import add_impl_args, plugged_in, mean_of, report, run_toy_arm, save_result, step_records
+from exercises.labs.common import mean_of, report, run_toy_arm, step_records, toy_lab_main
 
 STEPS = 20
 UPDATES_PER_BATCH = 4
@@ -58,17 +57,5 @@ def summary(arms: dict[str, Path]) -> tuple[bool, str, str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Lab 3: clipping (eps 0.2 vs 10, 4 updates per batch), tiny model, toy reward.")
-    p.add_argument("--out-dir", default="runs/labs/clipping")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=STEPS)
-    p.add_argument("--check-only", action="store_true", help="check the metrics already in --out-dir")
-    add_impl_args(p)
-    args = p.parse_args(argv)
-    with plugged_in(args):
-        arms = ({name: Path(args.out_dir) / name / "metrics.jsonl" for name in ARMS} if args.check_only
-                else run(args.out_dir, args.seed, args.steps))
-    passed, message, text = summary(arms)
-    print(text)
-    save_result(args.out_dir, {"impl": args.impl, "only": args.only, "lab": "clipping", "seed": args.seed, "passed": passed, "message": message})
-    return 0 if passed else 1
+    return toy_lab_main(argv, "clipping", "Lab 3: clipping (eps 0.2 vs 10, 4 updates per batch), tiny model, toy reward.",
+                        ARMS, run, lambda arms, args: summary(arms), STEPS)

@@ -12,11 +12,10 @@ The check compares that share with the prediction from the step's own pass rate.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 from pathlib import Path
 
-from exercises.labs.common import add_impl_args, chosen_function, plugged_in, report, run_toy_arm, save_result, step_records
+from exercises.labs.common import chosen_function, report, run_toy_arm, step_records, toy_lab_main
 from r1mini.curriculum import informative_chance
 
 STEPS = 20
@@ -84,18 +83,7 @@ def summary(arms: dict[str, Path], chance=informative_chance) -> tuple[bool, str
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Lab 2: group size (G 2 vs 8) on the tiny model, toy reward.")
-    p.add_argument("--out-dir", default="runs/labs/group_size")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=STEPS)
-    p.add_argument("--check-only", action="store_true", help="check the metrics already in --out-dir")
-    add_impl_args(p)
-    args = p.parse_args(argv)
-    with plugged_in(args):
-        arms = ({name: Path(args.out_dir) / name / "metrics.jsonl" for name in ARMS} if args.check_only
-                else run(args.out_dir, args.seed, args.steps))
     # With --impl student (or a mutant of exercise 09) the prediction uses that informative_chance.
-    passed, message, text = summary(arms, chosen_function(args, "09", "informative_chance", informative_chance))
-    print(text)
-    save_result(args.out_dir, {"impl": args.impl, "only": args.only, "lab": "group_size", "seed": args.seed, "passed": passed, "message": message})
-    return 0 if passed else 1
+    return toy_lab_main(argv, "group_size", "Lab 2: group size (G 2 vs 8) on the tiny model, toy reward.", ARMS, run,
+                        lambda arms, args: summary(arms, chosen_function(args, "09", "informative_chance",
+                                                                         informative_chance)), STEPS)

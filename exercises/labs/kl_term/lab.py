@@ -11,12 +11,11 @@ k3 estimator (grpo.grpo_loss's) on the step's own answers, for both arms alike: 
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 
-from exercises.labs.common import add_impl_args, plugged_in, mean_of, report, run_toy_arm, save_result, step_records
+from exercises.labs.common import mean_of, report, run_toy_arm, step_records, toy_lab_main
 from r1mini import grpo_fast
 from r1mini.grpo import completion_batch, completion_logprobs
 from r1mini.tokenizer import get_tokenizer
@@ -81,23 +80,11 @@ def summary(arms: dict[str, Path]) -> tuple[bool, str, str]:
         records = step_records(path)
         rows.append([name, BETAS[name], mean_of(records, "reward", 5), mean_of(records, "kl_to_ref", LAST),
                      max(r["kl_to_ref"] for r in records)])
-    text = report("Lab 1: the KL term", rows, ["arm", "beta", f"reward (last 5)", f"KL to ref (last {LAST})",
+    text = report("Lab 1: the KL term", rows, ["arm", "beta", "reward (last 5)", f"KL to ref (last {LAST})",
                                               "KL max"], passed, message)
     return passed, message, text
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Lab 1: the KL term (beta 0 vs 0.5) on the tiny model, toy reward.")
-    p.add_argument("--out-dir", default="runs/labs/kl_term")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=STEPS)
-    p.add_argument("--check-only", action="store_true", help="check the metrics already in --out-dir")
-    add_impl_args(p)
-    args = p.parse_args(argv)
-    with plugged_in(args):
-        arms = ({name: Path(args.out_dir) / name / "metrics.jsonl" for name in BETAS} if args.check_only
-                else run(args.out_dir, args.seed, args.steps))
-    passed, message, text = summary(arms)
-    print(text)
-    save_result(args.out_dir, {"impl": args.impl, "only": args.only, "lab": "kl_term", "seed": args.seed, "passed": passed, "message": message})
-    return 0 if passed else 1
+    return toy_lab_main(argv, "kl_term", "Lab 1: the KL term (beta 0 vs 0.5) on the tiny model, toy reward.", BETAS,
+                        run, lambda arms, args: summary(arms), STEPS)
