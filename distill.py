@@ -57,6 +57,7 @@ from r1mini.rl_loop import train_grpo
 from r1mini.rundir import RunDir, read_jsonl, sub_stage, write_data
 from r1mini.sft import finetune
 from r1mini.tokenizer import get_tokenizer
+from r1mini.train_utils import NonFiniteLossError
 
 ARM_NAMES = {"rl": "student + RL", "sft": "student + distillation", "onpolicy": "student + on-policy distillation"}
 # The flags each stage depends on: changing --rl-steps redoes the RL arm only.
@@ -140,7 +141,7 @@ def main(argv=None) -> int:
                       **{ARM_NAMES[arm]: path for arm, path in zip(arms, trained)}}
             final_report(args, models, run)
             run.finish()
-    except CheckpointError as error:
+    except (CheckpointError, NonFiniteLossError) as error:  # one line, not a traceback; resume files stay
         return fail(str(error))
     print(f"[distill] total {(time.perf_counter() - t0) / 60:.1f} min")
     return 0

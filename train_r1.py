@@ -52,6 +52,7 @@ from r1mini.report import plot_run, stage_table
 from r1mini.rl_loop import train_grpo
 from r1mini.rundir import RunDir
 from r1mini.sft import finetune
+from r1mini.train_utils import NonFiniteLossError
 from r1mini.tasks import TRAIN_LEVELS, TRIVIAL_LEVEL
 
 
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
             models["R1"] = run.model
             final_report(args, models, run)
             run.finish()
-    except CheckpointError as error:
+    except (CheckpointError, NonFiniteLossError) as error:  # one line, not a traceback; resume files stay
         return fail(str(error))
     print(f"[r1] total {(time.perf_counter() - t0) / 60:.1f} min")
     return 0

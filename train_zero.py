@@ -41,6 +41,7 @@ from r1mini.report import plot_run, report_card
 from r1mini.rewards import r1_zero_rewards
 from r1mini.rl_loop import train_grpo
 from r1mini.rundir import RunDir, read_jsonl
+from r1mini.train_utils import NonFiniteLossError
 from r1mini.tasks import TASK_NAMES
 
 
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
     try:
         with RunDir(args.out_dir, vars(args), args.overwrite, inputs=[args.base]) as run:
             train(args, cfg, run)
-    except CheckpointError as error:
+    except (CheckpointError, NonFiniteLossError) as error:  # one line, not a traceback; resume files stay
         return fail(str(error))
     print(f"[zero] total {(time.perf_counter() - t0) / 60:.1f} min")
     return 0

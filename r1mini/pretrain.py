@@ -25,6 +25,7 @@ from r1mini.model import Transformer
 from r1mini.rundir import RunDir
 from r1mini.sft import SFTConfig, train_sft
 from r1mini.tokenizer import get_tokenizer
+from r1mini.train_utils import NonFiniteLossError
 
 # Steps by preset. The cpu preset needs 4000 steps of batch 32 to learn the column steps of 3- and 4-digit
 # sums reliably: a fresh 2-thread run of 2500 steps did not, nor did 5000 steps of batch 16
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
         device = pick_device(args.device)
         build_base(args.out_dir, args.preset, device, args.steps, args.seed, args.batch_size, args.lr,
                    evaluate=not args.no_eval, overwrite=args.overwrite)
-    except (ValueError, CheckpointError) as error:
+    except (ValueError, CheckpointError, NonFiniteLossError) as error:
         return fail(str(error))
     return 0
 

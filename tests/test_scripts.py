@@ -99,6 +99,19 @@ def test_killed_and_resumed_train_zero_is_the_uninterrupted_run(tmp_path, base_c
         assert torch.equal(a, b), name
 
 
+def test_a_nan_loss_stops_the_run_with_one_line_and_keeps_the_resume_file(tmp_path, base_ckpt, monkeypatch, capsys):
+    out, real_loss, calls = tmp_path / "zero", grpo_fast.grpo_loss, {"n": 0}
+
+    def nan_from_the_third_call(*a, **kw):  # steps 1-2 learn (a resume file at step 2), then NaN
+        calls["n"] += 1
+        loss, stats = real_loss(*a, **kw)
+        return (loss * float("nan") if calls["n"] >= 3 else loss), stats
+    monkeypatch.setattr(grpo_fast, "grpo_loss", nan_from_the_third_call)
+    code, err = run_cli(train_zero.main, zero_args(base_ckpt, out, "--zero-std-groups", "keep"), capsys)
+    assert code == 2 and err.strip().splitlines()[-1].startswith("error: loss is nan") and "Traceback" not in err, err
+    assert (out / "resume.pt").exists() and not (out / "model.pt").exists() and not (out / ".lock").exists()
+
+
 def test_a_crash_while_writing_the_report_loses_no_training(tmp_path, base_ckpt, monkeypatch):
     out = tmp_path / "zero"
     crash_at(monkeypatch, train_zero, "report_card", 1, RuntimeError)
