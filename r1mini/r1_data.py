@@ -205,7 +205,7 @@ def r1_rewards(completion: str, problem: Problem, language: bool = True) -> dict
 
 def non_reasoning_example(problem: Problem) -> str:
     """A trivial question answered as the paper answers "hello": no chain of thought, just the answer
-    (an empty think, `<think> </think>`). bench/trivial_probe.py compared this with a one-sentence
+    (an empty think, `<think> </think>`). experiments/trivial_probe.py compared this with a one-sentence
     think: as accurate on held-out trivial questions (0.73 vs 0.59 for `7+8 is 15.`), at 9 tokens
     instead of 17."""
     return render_completion("", problem.answer)
