@@ -52,8 +52,8 @@ from r1mini.report import plot_run, stage_table
 from r1mini.rl_loop import train_grpo
 from r1mini.rundir import RunDir
 from r1mini.sft import finetune
-from r1mini.train_utils import NonFiniteLossError
 from r1mini.tasks import TRAIN_LEVELS, TRIVIAL_LEVEL
+from r1mini.train_utils import NonFiniteLossError
 
 
 def parse_args(argv=None):

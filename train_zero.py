@@ -41,8 +41,8 @@ from r1mini.report import plot_run, report_card
 from r1mini.rewards import r1_zero_rewards
 from r1mini.rl_loop import train_grpo
 from r1mini.rundir import RunDir, read_jsonl
-from r1mini.train_utils import NonFiniteLossError
 from r1mini.tasks import TASK_NAMES
+from r1mini.train_utils import NonFiniteLossError
 
 
 def parse_args(argv=None):
