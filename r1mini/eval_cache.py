@@ -21,11 +21,15 @@ def file_fingerprint(path) -> str:
 
 
 def _evaluation_cache(checkpoint, tasks, settings: dict, cache_dir) -> tuple[Path, dict, dict | None]:
-    """(cache file, what it must have measured, its result if it did)."""
+    """(cache file, what it must have measured, its result if it did). A result cached before results
+    kept their questions is stale: evaluated again, it gives the same numbers (on the same machine and
+    thread count) plus what the report's intervals and paired differences need; reused, the report
+    would lack them."""
     wanted = {"tasks": list(tasks), **settings}
     path = Path(cache_dir) / f"{file_fingerprint(checkpoint)}.json"
     cached = json.loads(path.read_text()) if path.exists() else {}
-    return path, wanted, cached["result"] if cached.get("wanted") == wanted else None
+    fresh = cached.get("wanted") == wanted and "questions" in cached["result"]
+    return path, wanted, cached["result"] if fresh else None
 
 
 def cached_evaluation(checkpoint, tasks, settings: dict, cache_dir, device) -> dict:

@@ -5,6 +5,10 @@
           is no majority and counts as wrong, so the result never depends on sample order
   pass@k  at least one of the k samples is right (unbiased estimator with n = k)
 
+pass@1 and cons@k carry a 95% interval from a bootstrap over questions (intervals.py: a question's k
+samples are correlated, so questions, not samples, are resampled), and the result keeps each
+question's outcome so that two models on the same questions can be compared paired.
+
 Besides accuracy it measures what the paper's plots show about *how* the model answers: response
 length, share of responses that reason step by step (vs. answer directly) and the accuracy of
 each style, the rate of reflection phrases ("wait", "check", "等等", …), the format rate, and the
@@ -32,6 +36,7 @@ from r1mini.checkpoint import CheckpointError, load_checkpoint
 from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
 from r1mini.flags import SEED, ArgumentParser, check_writable, fail, float_range, int_range, parse_tasks
+from r1mini.intervals import bootstrap_interval, format_interval
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
                             language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.sampler import generate
@@ -93,20 +98,25 @@ def _mean(values) -> float | None:
 
 
 def summarize(records: list[dict], k: int) -> dict:
-    """Aggregate per-response records (each with 'question', 'reference', metrics, 'length')."""
+    """Aggregate per-response records (each with 'question', 'reference', metrics, 'length').
+    pass@1 and cons@k come with a 95% interval from a question-level bootstrap (intervals.py): a
+    question's k samples are resampled together, its share right for pass@1, its vote for cons@k."""
     by_question = defaultdict(list)
     for r in records:
         by_question[r["question"]].append(r)
-    cons, passk = [], []
+    cons, passk, share_right = [], [], []
     for rows in by_question.values():
+        right = int(sum(r["correct"] for r in rows))
         cons.append(float(majority_answer([r["answer"] for r in rows]) == rows[0]["reference"]))
-        passk.append(pass_at_k(len(rows), int(sum(r["correct"] for r in rows)), k))
+        passk.append(pass_at_k(len(rows), right, k))
+        share_right.append(right / len(rows))
     reasoned = [r for r in records if r["reasoned"]]
     direct = [r for r in records if not r["reasoned"]]
     return {
         "n_problems": len(by_question), "k": k,
         "pass@1": _mean(r["correct"] for r in records),
         "cons@k": _mean(cons), "pass@k": _mean(passk),
+        "pass@1_ci": _interval(share_right), "cons@k_ci": _interval(cons),
         "mean_length": _mean(r["length"] for r in records),
         "format_rate": _mean(r["format"] for r in records),
         "summary_rate": _mean(r["summary"] for r in records),
@@ -118,6 +128,25 @@ def summarize(records: list[dict], k: int) -> dict:
         "own_language_rate": _mean(r["own_language"] for r in records if r["own_language"] is not None),
         "mixing_rate": _mean(r["mixed"] for r in records),
     }
+
+
+def _interval(per_question_values: list[float]) -> list[float] | None:
+    """bootstrap_interval as a JSON list, [lo, hi]; None with no questions."""
+    interval = bootstrap_interval(per_question_values)
+    return list(interval) if interval else None
+
+
+def question_outcomes(records: list[dict]) -> list[dict]:
+    """One entry per question: its task, level, language and text, how many of its samples were
+    right and whether their vote was (1/0). Kept in the result so that two models evaluated on the
+    same questions can be compared question by question (intervals.paired_difference)."""
+    by_question = defaultdict(list)
+    for r in records:
+        by_question[(r["task"], r["level"], r["question"])].append(r)
+    return [{"task": task, "level": level, "language": rows[0]["language"], "question": question,
+             "correct": int(sum(r["correct"] for r in rows)),
+             "cons": int(majority_answer([r["answer"] for r in rows]) == rows[0]["reference"])}
+            for (task, level, question), rows in by_question.items()]
 
 
 def by_language(records: list[dict], k: int) -> dict:
@@ -153,8 +182,9 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
                    include_hard: bool = True, batch_size: int = 256, seed: int = 0,
                    return_records: bool = False) -> dict:
     """Held-out evaluation: {"settings", "overall" (training levels), "hard", "by_task", "by_level",
-    "by_language" (training levels, per question language), "trivial" (the trivial level) and
-    "nontrivial" (the other training levels)}."""
+    "by_language" (training levels, per question language), "trivial" (the trivial level),
+    "nontrivial" (the other training levels) and "questions" (question_outcomes: each question's
+    count of right samples and its vote)}."""
     problems = []
     for task in tasks:
         levels = TRAIN_LEVELS[task] + (HARD_LEVELS[task] if include_hard else ())
@@ -174,6 +204,7 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
         "by_language": by_language(in_dist, k),
         "trivial": summarize([r for r in records if r["level"] == TRIVIAL_LEVEL], k),
         "nontrivial": summarize([r for r in in_dist if r["level"] != TRIVIAL_LEVEL], k),
+        "questions": question_outcomes(records),
     }
     if return_records:
         result["records"] = records
@@ -208,24 +239,28 @@ COLUMNS = [("pass@1", "pass@1"), ("cons@k", "cons@k"), ("format_rate", "format")
            ("reflection_rate", "reflect"), ("mixing_rate", "lang-mix"), ("own_language_rate", "own-lang")]
 
 
-def _cell(value, key) -> str:
+def _cell(summary: dict, key: str) -> str:
+    """One number of a summary; pass@1 and cons@k with their interval when the summary has one (a
+    result written before the intervals has none)."""
+    value = summary[key]
     if value is None:
         return "–"
-    return f"{value:.1f}" if key == "mean_length" else f"{value:.3f}"
+    return f"{value:.1f}" if key == "mean_length" else format_interval(value, summary.get(f"{key}_ci"))
 
 
 def format_table(result: dict) -> str:
     """A markdown table: one row per task-level, then the in-distribution and hard summaries, then the
-    in-distribution questions per question language."""
+    in-distribution questions per question language; n is the number of questions of the row, and
+    pass@1 and cons@k carry their 95% interval over questions."""
     k = result["settings"]["k"]
-    header = "| set | " + " | ".join(name.replace("k", str(k)) if name == "cons@k" else name for _, name in COLUMNS) + " |"
-    lines = [header, "|" + "---|" * (len(COLUMNS) + 1)]
+    header = "| set | n | " + " | ".join(name.replace("k", str(k)) if name == "cons@k" else name for _, name in COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
     rows = list(result["by_level"].items()) + [("**in-distribution**", result["overall"])]
     if result.get("hard"):
         rows.append(("**harder than training**", result["hard"]))
     rows += [(f"**asked in {lang}**", summary) for lang, summary in result.get("by_language", {}).items()]
     for name, summary in rows:
-        lines.append(f"| {name} | " + " | ".join(_cell(summary[key], key) for key, _ in COLUMNS) + " |")
+        lines.append(f"| {name} | {summary['n_problems']} | " + " | ".join(_cell(summary, key) for key, _ in COLUMNS) + " |")
     return "\n".join(lines)
 
 

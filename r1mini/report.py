@@ -5,6 +5,9 @@ Machinery, not algorithm: a student may skip this file.
   stage_table     train_r1.py: the paper's Dev1/Dev2/Dev3/R1 table at toy scale
   distill_table   distill.py: teacher vs the student's three arms
   plot_run        curves.png from a metrics.jsonl (if matplotlib is installed)
+
+pass@1 and cons@k are shown with their 95% interval over questions, and each table is followed by the
+paired difference of each model from the one in the column before it (intervals.py).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import sys
 from pathlib import Path
 
 from r1mini.evaluate import format_table
+from r1mini.intervals import format_difference, format_interval, paired_difference
 from r1mini.rundir import read_jsonl
 
 
@@ -21,8 +25,31 @@ def window_mean(rows: list[dict], key: str) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
-def cell(value) -> str:
-    return "–" if value is None else f"{value:.3f}"
+def cell(summary: dict | None, key: str) -> str:
+    """A summary's `key` to 3 decimals, with its 95% interval where it has one (pass@1 and cons@k;
+    an evaluation written before the intervals has none, and is shown without)."""
+    value = (summary or {}).get(key)
+    return "–" if value is None else format_interval(value, summary.get(f"{key}_ci"))
+
+
+def paired_differences(evals: dict[str, dict]) -> list[str]:
+    """Each model minus the one in the column before it, on the same questions, with the paired 95%
+    interval: a difference whose interval excludes 0 is one these questions resolve. Pairing is what
+    makes it narrow: both models saw the same easy and hard questions, so the spread between
+    questions that widens each model's own interval cancels in the difference."""
+    names = list(evals)
+    if len(names) < 2:
+        return []
+    lines = ["", "Paired differences (each model minus the column before it, on the same questions; 95% bootstrap "
+                 "interval over questions; – where the two were not evaluated on the same questions, or one "
+                 "is from an eval.json written before evaluations kept them):", "",
+             "| change | pass@1 (in-distribution) | cons@k (in-distribution) | pass@1 (harder than training) |",
+             "|---|---|---|---|"]
+    for before, after in zip(names, names[1:]):
+        cells = [format_difference(paired_difference(evals[before], evals[after], metric, hard))
+                 for metric, hard in (("pass@1", False), ("cons@k", False), ("pass@1", True))]
+        lines.append(f"| {after} − {before} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def model_table(title: str, settings: str, names: list[str], rows, corner: str = "metric") -> list[str]:
@@ -48,19 +75,19 @@ def first_and_last_tenth(steps: list[dict], key: str) -> tuple[float, float]:
 
 
 def report_card(title: str, evals: dict[str, dict], metrics: list[dict], settings: str, rl_keys=()) -> str:
-    """Markdown: one column per evaluated model, then (first → last tenth of the steps) the RL
-    quantities in `rl_keys`, then each model's per-level table."""
+    """Markdown: one column per evaluated model, the paired differences between them, then (first →
+    last tenth of the steps) the RL quantities in `rl_keys`, then each model's per-level table."""
     names = list(evals)
-    row = lambda label, pick: (label, [cell(pick(evals[n])) for n in names])  # noqa: E731
-    rows = [row(f"{key} (in-distribution)", lambda e, key=key: e["overall"][key])
+    row = lambda label, summary_of, key: (label, [cell(summary_of(evals[n]), key) for n in names])  # noqa: E731
+    rows = [row(f"{key} (in-distribution)", lambda e: e["overall"], key)
             for key in ("pass@1", "cons@k", "pass@k", "mean_length", "reasoned_rate", "reasoned_accuracy",
                         "direct_accuracy", "reflection_rate", "mixing_rate", "language_consistency", "format_rate")]
-    rows += [row(f"{key} (harder than training)", lambda e, key=key: e["hard"][key])
+    rows += [row(f"{key} (harder than training)", lambda e: e["hard"], key)
              for key in ("pass@1", "cons@k", "reasoned_rate")]
-    rows += [row(f"{key} (asked in {lang})", lambda e, key=key, lang=lang: e["by_language"][lang][key])
+    rows += [row(f"{key} (asked in {lang})", lambda e, lang=lang: e["by_language"][lang], key)
              for lang in evals[names[0]]["by_language"]  # the reasoning's language against the question's
              for key in ("pass@1", "language_consistency", "own_language_rate", "mixing_rate")]
-    lines = model_table(title, settings, names, rows)
+    lines = model_table(title, settings, names, rows) + paired_differences(evals)
     steps = [m for m in metrics if "reward" in m]
     if steps and rl_keys:
         lines += ["", "During RL (mean of the first → last tenth of steps, on the training rollouts):", "",
@@ -72,7 +99,8 @@ def report_card(title: str, evals: dict[str, dict], metrics: list[dict], setting
 
 def stage_table(evals: dict[str, dict], data_counts: dict[str, dict], settings: str) -> str:
     """Markdown for train_r1.py: the paper's Dev1/Dev2/Dev3 table at toy scale (one column per stage),
-    what each data filter removed, then each stage's per-level table."""
+    what each stage changed (paired differences), what each data filter removed, then each stage's
+    per-level table."""
     names = list(evals)
     rows = [("pass@1 (in-distribution)", "overall", "pass@1"), ("cons@k (in-distribution)", "overall", "cons@k"),
             ("pass@1 (harder than training)", "hard", "pass@1"), ("mean length (in-distribution)", "overall", "mean_length"),
@@ -83,7 +111,8 @@ def stage_table(evals: dict[str, dict], data_counts: dict[str, dict], settings: 
             ("trivial questions: pass@1", "trivial", "pass@1"), ("trivial questions: mean length", "trivial", "mean_length")]
     pick = lambda e, where: e[where[0]][where[1]] if isinstance(where, tuple) else e[where]  # noqa: E731
     lines = model_table("R1 stage table", settings, names,
-                        [(title, [cell(pick(evals[n], where)[key]) for n in names]) for title, where, key in rows])
+                        [(title, [cell(pick(evals[n], where), key) for n in names]) for title, where, key in rows])
+    lines += paired_differences(evals)
     for name, counts in data_counts.items():
         lines += ["", f"**{name} data**: " + ", ".join(f"{k}: {v}" for k, v in counts.items())]
     return "\n".join(lines + per_level_tables(evals)) + "\n"
@@ -92,17 +121,18 @@ def stage_table(evals: dict[str, dict], data_counts: dict[str, dict], settings: 
 def distill_table(evals: dict, params: dict, compute: dict, teacher_counts: dict | None, settings: str,
                   rl_metrics: dict) -> str:
     """Markdown for distill.py: the paper's distillation table at toy scale (one column per model),
-    the teacher data's counts, what RL on the student saw, then each model's per-level table."""
+    the paired differences between neighbouring columns, the teacher data's counts, what RL on the
+    student saw, then each model's per-level table."""
     names = list(evals)
     rows = [("parameters (total / active)", [f"{params[n][0] / 1e6:.3f}M / {params[n][1] / 1e6:.3f}M" for n in names])]
-    rows += [(title, [cell((evals[n][where] or {}).get(key)) for n in names]) for title, where, key in (
+    rows += [(title, [cell(evals[n][where], key) for n in names]) for title, where, key in (
         ("pass@1 (in-distribution)", "overall", "pass@1"), ("cons@k (in-distribution)", "overall", "cons@k"),
         ("pass@1 (harder than training)", "hard", "pass@1"), ("language consistency", "overall", "language_consistency"),
         ("reasoning entirely in the question's language", "overall", "own_language_rate"),
         ("mean length (in-distribution)", "overall", "mean_length"))]
     rows += [(f"student training: {key}", [str(compute[n][key]) if n in compute else "–" for n in names])
              for key in ("steps", "tokens sampled", "tokens trained", "forward-token units", "minutes")]
-    lines = model_table("Distillation table", settings, names, rows, corner="")
+    lines = model_table("Distillation table", settings, names, rows, corner="") + paired_differences(evals)
     if teacher_counts:
         lines += ["", "**Teacher data**: " + ", ".join(f"{k}: {v}" for k, v in teacher_counts.items())]
     for name, path in rl_metrics.items():
