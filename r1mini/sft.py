@@ -7,7 +7,7 @@ synthetic questions it is random digits anyway). Rows are right-padded, one exam
 batches are built from examples of similar length (`length_bucketed_batches`) so little compute
 is spent on padding.
 
-Reading order: `collate` → `length_bucketed_batches` → `cosine_lr` → `sft_step` → `train_sft`, then
+Reading order: `collate` → `length_bucketed_batches` → `cosine_lr`, `wsd_lr` → `sft_step` → `train_sft`, then
 `finetune`: a pretrained checkpoint trained on a fixed set of examples (R1's cold start and
 rejection-sampling SFT, and distillation).
 """
@@ -26,7 +26,7 @@ from tqdm import tqdm
 from r1mini.checkpoint import load_checkpoint
 from r1mini.config import autocast
 from r1mini.rundir import RunDir
-from r1mini.train_utils import check_finite, make_optimizer, set_lr
+from r1mini.train_utils import MuonAdamW, check_finite, make_optimizer, set_lr
 
 Example = tuple[list[int], list[int]]  # (prompt ids, completion ids)
 IGNORE = -100
@@ -39,6 +39,9 @@ class SFTConfig:
     lr: float = 3e-3
     warmup_steps: int = 50
     min_lr_ratio: float = 0.1
+    schedule: str = "cosine"     # "cosine", or "wsd": warmup, stable, then a linear decay over decay_fraction
+    decay_fraction: float = 0.3
+    optimizer: str = "adamw"     # "adamw", or "muon": Muon for the hidden matrices, AdamW for the rest
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     bucket_batches: int = 8      # sort this many batches' worth of examples by length
@@ -79,6 +82,36 @@ def cosine_lr(step: int, total_steps: int, peak_lr: float, warmup_steps: int, mi
     return peak_lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def wsd_lr(step: int, total_steps: int, peak_lr: float, warmup_steps: int, min_ratio: float,
+           decay_fraction: float) -> float:
+    """Warmup-stable-decay (MiniCPM; modded-nanogpt, nanochat): linear warmup, the peak rate held,
+    then a linear decay to `min_ratio * peak_lr` over the last `decay_fraction` of the steps. Holding
+    the peak longer than a cosine does makes faster progress; the short final decay collects it."""
+    decay_start = total_steps - int(decay_fraction * total_steps)
+    if step < warmup_steps:
+        return peak_lr * (step + 1) / warmup_steps
+    if step < decay_start:
+        return peak_lr
+    progress = (step - decay_start + 1) / max(1, total_steps - decay_start)
+    return peak_lr * (1 - (1 - min_ratio) * progress)
+
+
+def learning_rate(step: int, cfg: SFTConfig) -> float:
+    if cfg.schedule == "wsd":
+        return wsd_lr(step, cfg.steps, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio, cfg.decay_fraction)
+    if cfg.schedule == "cosine":
+        return cosine_lr(step, cfg.steps, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio)
+    raise ValueError(f"unknown schedule {cfg.schedule!r}; choose cosine or wsd")
+
+
+def make_sft_optimizer(model, cfg: SFTConfig):
+    if cfg.optimizer == "muon":
+        return MuonAdamW(model, cfg.lr, cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return make_optimizer(model, cfg.lr, cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose adamw or muon")
+
+
 def sft_step(model, optimizer, inputs: torch.Tensor, targets: torch.Tensor, pad_id: int, grad_clip: float,
              step: int) -> dict:
     """One supervised step: cross-entropy on the completion tokens + the MoE balance loss, then the
@@ -104,7 +137,8 @@ def train_sft(model, examples: Iterator[Example], cfg: SFTConfig, device, run: R
     run skips the batches it already trained on, so it is the same run as an uninterrupted one.
     Returns the last logged metrics."""
     model.to(device).train()
-    optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay)
+    optimizer = make_sft_optimizer(model, cfg)
+    learning_rate(0, cfg)  # an unknown schedule fails here, before any work
     batches = length_bucketed_batches(examples, cfg.batch_size, cfg.bucket_batches, random.Random(seed * 7919))
     start, _ = run.resume(model, optimizer)
     for _ in range(start):  # fast-forward the data stream (cheap next to a training step)
@@ -112,7 +146,7 @@ def train_sft(model, examples: Iterator[Example], cfg: SFTConfig, device, run: R
     last, tokens_seen, t0 = {}, 0, time.perf_counter()
     bar = tqdm(range(start, cfg.steps), desc=desc, initial=start, total=cfg.steps, dynamic_ncols=True)
     for step in bar:
-        lr = cosine_lr(step, cfg.steps, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio)
+        lr = learning_rate(step, cfg)
         set_lr(optimizer, lr)
         inputs, targets = collate(next(batches), pad_id, device)
         stats = sft_step(model, optimizer, inputs, targets, pad_id, cfg.grad_clip, step)
