@@ -32,6 +32,7 @@ def train_grpo(policy, ref_model, tokenizer, cfg: GRPOConfig, run, steps: int, c
     if saved:
         ref_model.load_state_dict(saved["ref_model"])
         curriculum.pass_rate = saved["pass_rate"]
+        curriculum.informative_rate = saved.get("informative_rate", {})
         rng.setstate(python_rng_state(saved["py_rng"]))
     elif evaluate:
         run.log(evaluate(policy, 0))
@@ -41,10 +42,13 @@ def train_grpo(policy, ref_model, tokenizer, cfg: GRPOConfig, run, steps: int, c
         stats, sampled = step_fn(policy, ref_model, optimizer, tokenizer, lambda n: curriculum.sample(rng, n),
                                  cfg, reward_for_step(step), device, step=step,
                                  expected_share=curriculum.informative_share())
-        curriculum.update([g.problem for g in sampled], [sum(g.rewards["accuracy"]) / len(g.texts) for g in sampled])
-        run.log({"step": step + 1, **{k: round(v, 5) for k, v in stats.items()}, "curriculum": dict(curriculum.pass_rate)})
+        curriculum.update([g.problem for g in sampled], [sum(g.rewards["accuracy"]) / len(g.texts) for g in sampled],
+                          [g.informative for g in sampled])
+        run.log({"step": step + 1, **{k: round(v, 5) for k, v in stats.items()}, "curriculum": dict(curriculum.pass_rate),
+                 "informative_rate": {k: round(v, 4) for k, v in curriculum.informative_rate.items()}})
         if evaluate and (step + 1 == steps or eval_every and (step + 1) % eval_every == 0):
             run.log(evaluate(policy, step + 1))
         if step + 1 == steps or (step + 1) % resume_every == 0:  # kept until the stage's report is written
             run.save_resume(policy, optimizer, step + 1, {"ref_model": ref_model.state_dict(),
-                                                          "pass_rate": curriculum.pass_rate, "py_rng": rng.getstate()})
+                                                          "pass_rate": curriculum.pass_rate, "py_rng": rng.getstate(),
+                                                          "informative_rate": curriculum.informative_rate})

@@ -339,6 +339,29 @@ def test_curriculum_informative_share_predicts_the_share_of_mixed_groups():
     assert Curriculum(tasks=("add",)).informative_share() == pytest.approx(1 - 2 * 0.5 ** 8)  # nothing seen yet
 
 
+def test_curriculum_learns_the_informative_share_a_pass_rate_cannot_predict():
+    """Half of a level's questions always right, half always wrong: the pass rate is 0.5, which the
+    independent-answers model reads as nearly every group mixed, yet no group does. The observed
+    share must take over, so the pair sinks to the floor, and the predicted share follows."""
+    cur = Curriculum(tasks=("add",), group_size=8, momentum=0.7)
+    bimodal, mixed = Problem("add", 3, "123+456", "579"), Problem("add", 2, "12+34", "46")
+    for _ in range(20):
+        cur.update([bimodal] * 4 + [mixed] * 4, [1, 1, 0, 0, 0.5, 0.5, 0.5, 0.5],
+                   [False] * 4 + [True] * 4)
+    assert cur.pass_rate["add-3"] == pytest.approx(0.5) and informative_chance(0.5, 8) > 0.99
+    assert cur.chance(("add", 3)) == pytest.approx(0.0, abs=1e-9)
+    assert cur.weight(("add", 3)) == cur.min_weight and cur.chance(("add", 2)) == pytest.approx(1.0)
+    # pairs not seen yet keep the model's prior at p = 0.5
+    assert cur.chance(("add", 4)) == pytest.approx(informative_chance(0.5, 8))
+    rng, n = random.Random(0), 4000
+    counts = Counter(p.level for p in cur.sample(rng, n))
+    assert counts[2] > 10 * counts[3]
+    share = cur.informative_share()
+    weights = {lv: cur.weight(("add", lv)) for lv in TRAIN_LEVELS["add"]}
+    expected = sum(w * cur.chance(("add", lv)) for lv, w in weights.items()) / sum(weights.values())
+    assert share == pytest.approx(expected)
+
+
 def test_curriculum_disabled_is_uniform_and_unseen_pairs_count_as_half_right():
     cur = Curriculum(tasks=("add",), enabled=False, pass_rate={"add-2": 1.0, "add-3": 1.0})
     levels = TRAIN_LEVELS["add"]
