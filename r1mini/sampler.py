@@ -12,7 +12,8 @@ recomputes the whole sequence every step: the slow reference path, kept to test 
 
 What makes the cached path fast (each tested equal to the plain computation): decoding attention
 is two small matmuls over the filled cache (model.Attention); a token is drawn by inverse CDF, one
-uniform number per row (`draw`); top-p work is skipped at top_p = 1; and once a quarter of the
+uniform number per row (`draw`); top-p work is skipped at top_p = 1 and looks at the 32 most likely
+tokens rather than sorting the vocabulary when they hold the nucleus; and once a quarter of the
 batch has produced its stop token, the finished rows leave the batch and its cache.
 """
 from __future__ import annotations
@@ -22,6 +23,8 @@ import torch
 from r1mini.config import autocast
 from r1mini.tokenizer import get_tokenizer
 
+NUCLEUS_CANDIDATES = 32  # top-p: tokens looked at before sorting the whole vocabulary (sampling_distribution)
+
 
 def sampling_distribution(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
     """The distribution a token is drawn from, (B, V): softmax(logits / temperature) restricted to the
@@ -29,7 +32,14 @@ def sampling_distribution(logits: torch.Tensor, temperature: float, top_p: float
     empty) and renormalised."""
     probs = torch.softmax(logits.float() / temperature, dim=-1)
     if top_p < 1.0:
-        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        # The nucleus is a prefix of the tokens sorted by probability. Sorting the whole vocabulary
+        # cost a decoding step more than the rest of the sampling: the NUCLEUS_CANDIDATES most likely
+        # tokens (a cheap topk, in the same order as the sort) hold it whenever their mass reaches
+        # top_p, and then give exactly the sort's result; otherwise sort everything.
+        candidates = min(NUCLEUS_CANDIDATES, probs.shape[-1])
+        sorted_probs, order = probs.topk(candidates, dim=-1)
+        if candidates < probs.shape[-1] and not bool((sorted_probs.sum(dim=-1) >= top_p).all()):
+            sorted_probs, order = probs.sort(dim=-1, descending=True)
         mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
         sorted_probs[mass_before >= top_p] = 0.0  # the most likely token always has mass_before 0
         probs = torch.zeros_like(probs).scatter_(-1, order, sorted_probs)

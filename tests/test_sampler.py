@@ -7,7 +7,7 @@ from conftest import make_context_model
 
 from r1mini.config import model_config
 from r1mini.model import Transformer, token_logprobs
-from r1mini.sampler import draw, generate, sample_next
+from r1mini.sampler import draw, generate, sample_next, sampling_distribution
 
 VOCAB, PAD = 40, 0
 PROMPTS = [[5, 6, 7, 8, 9, 10, 11], [12, 13], [14, 15, 16, 17], [18]]
@@ -97,6 +97,17 @@ def test_top_p_keeps_the_nucleus():
     assert set(sample_next(logits, 1.0, 0.9, gen)[0].tolist()) == {1, 3, 2}       # + 0.15
     assert set(sample_next(logits, 1.0, 1.0, gen)[0].tolist()) == {0, 1, 2, 3}
     assert set(sample_next(logits, 0.0, 1.0, gen)[0].tolist()) == {1}
+
+
+@pytest.mark.parametrize("scale", [8.0, 0.05])  # peaked: 32 candidates hold the nucleus; flat: they do not
+def test_top_p_from_candidates_equals_sorting_the_whole_vocabulary(monkeypatch, scale):
+    from r1mini import sampler
+    logits = torch.randn(64, 439, generator=torch.Generator().manual_seed(0)) * scale
+    fast = sampling_distribution(logits, 0.6, 0.95)
+    monkeypatch.setattr(sampler, "NUCLEUS_CANDIDATES", 439)
+    full = sampling_distribution(logits, 0.6, 0.95)
+    assert torch.equal(fast, full)
+    assert ((full > 0).sum(dim=-1) > 32).any() == (scale < 1)  # the flat case really needs the fallback
 
 
 @pytest.mark.parametrize("use_cache", [True, False])
