@@ -213,10 +213,11 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
 
 def measures_the_same(result: dict, tasks, n_problems: int, k: int, seed: int, max_new_tokens: int) -> bool:
     """Whether an earlier evaluate_model result (from an eval.json) used these tasks and settings,
-    at the standard temperature and top-p: then evaluating the same checkpoint again repeats it."""
+    at the standard temperature and top-p, and kept its questions (which the paired differences need):
+    then evaluating the same checkpoint again repeats it."""
     return result.get("settings") == {"k": k, "temperature": EVAL_TEMPERATURE, "top_p": EVAL_TOP_P, "n_problems_per_level": n_problems,
                                       "max_new_tokens": max_new_tokens, "seed": seed} \
-        and list(result.get("by_task", {})) == list(tasks)
+        and list(result.get("by_task", {})) == list(tasks) and "questions" in result
 
 
 def add_eval_args(parser: ArgumentParser) -> None:

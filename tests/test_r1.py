@@ -295,8 +295,8 @@ def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thin
     from r1mini.checkpoint import save_checkpoint
     save_checkpoint(zero / "model.pt", model, {"stage": "zero", "base": str(tiny_base)})
     settings = {"k": 8, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": 20, "max_new_tokens": 192, "seed": 0}
-    evals = {name: {"settings": settings, "by_task": {"add": {}, "logic": {}}, "trivial": {}, "nontrivial": {}}
-             for name in ("base", "R1-Zero")}
+    evals = {name: {"settings": settings, "by_task": {"add": {}, "logic": {}}, "trivial": {}, "nontrivial": {},
+                    "questions": []} for name in ("base", "R1-Zero")}
     (zero / "eval.json").write_text(json.dumps(evals))
     args = argparse.Namespace(zero=str(zero / "model.pt"), base=str(tiny_base), tasks=("add", "logic"))
     wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192)
@@ -304,6 +304,8 @@ def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thin
     assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, dict(wanted, k=4)) == {}  # other settings
     (zero / "eval.json").write_text(json.dumps({n: {k: v for k, v in e.items() if k != "trivial"} for n, e in evals.items()}))
     assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, wanted) == {}  # written before the stage table
+    (zero / "eval.json").write_text(json.dumps({n: {k: v for k, v in e.items() if k != "questions"} for n, e in evals.items()}))
+    assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, wanted) == {}  # without its questions: no paired intervals
     (zero / "eval.json").write_text(json.dumps(evals))
     assert train_r1.earlier_zero_evals(args.zero, args.base, ("add",), wanted) == {}
     assert train_r1.earlier_zero_evals(args.zero, str(zero / "model.pt"), args.tasks, wanted) == {}
