@@ -204,7 +204,11 @@ def grpo_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, ref_logprobs: 
         KL = π_ref/π_θ − log(π_ref/π_θ) − 1          (k3: unbiased and ≥ 0)
         objective = surrogate − β·KL
     With one update per rollout, old_logprobs = logprobs.detach(): ρ = 1 but ∇ρ = ∇log π_θ, so the
-    gradient is the policy gradient A·∇log π_θ. Aggregation over tokens:
+    gradient is the policy gradient A·∇log π_θ. Which KL: on tokens sampled from π_θ, k3's *value*
+    estimates KL(π_θ‖π_ref), the paper's term; its *gradient* with the samples held fixed is
+    (1 − π_ref/π_θ)·∇log π_θ, whose expectation under π_θ is ∇KL(π_ref‖π_θ), the other direction.
+    Both are 0 at π_θ = π_ref and pull toward it; this is what DeepSeekMath's loss does too.
+    Aggregation over tokens:
         seq_mean    mean over each sequence's tokens, then over sequences (GRPO paper)
         token_mean  mean over all tokens of the batch (DAPO: long answers are not down-weighted)
         constant    sum over tokens / constant_norm, a number fixed for the whole run

@@ -621,3 +621,23 @@ def test_the_plain_step_and_the_fast_one_give_the_same_loss_and_gradient(aggrega
     assert set(plain) == set(fast)
     for key in ("reward", "loss", "kl", "clip_fraction", "ratio_mean", "entropy", "grad_norm", "tokens_trained"):
         assert fast[key] == pytest.approx(plain[key], rel=1e-4, abs=1e-6), key
+
+
+def test_the_k3_terms_gradient_is_in_expectation_that_of_kl_ref_to_policy():
+    """grpo_loss's KL term: its value on samples of π_θ estimates KL(π_θ‖π_ref), but its gradient with
+    the samples held fixed is, in expectation over π_θ, the gradient of KL(π_ref‖π_θ), not of
+    KL(π_θ‖π_ref) (the docstring says so; DeepSeekMath's loss behaves the same)."""
+    logits = torch.randn(6, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    ref = torch.log_softmax(torch.randn(6, generator=torch.Generator().manual_seed(1)), -1)
+    logp = torch.log_softmax(logits, -1)
+    expected_grad = torch.zeros(6)
+    for token in range(6):  # the exact expectation over the sampled token, each weighted by π_θ(token)
+        lp = logp[token].reshape(1, 1)
+        loss, _ = grpo_loss(lp, lp.detach(), ref[token].reshape(1, 1), torch.zeros(1), torch.ones(1, 1), kl_coef=1.0)
+        (grad,) = torch.autograd.grad(loss, logits, retain_graph=True)
+        expected_grad += logp[token].exp().detach() * grad
+    p, q = logp.exp(), ref.exp()
+    (forward_kl,) = torch.autograd.grad((q * (ref - logp)).sum(), logits, retain_graph=True)   # KL(π_ref‖π_θ)
+    (reverse_kl,) = torch.autograd.grad((p * (logp - ref)).sum(), logits)                      # KL(π_θ‖π_ref)
+    torch.testing.assert_close(expected_grad, forward_kl, atol=1e-6, rtol=1e-5)
+    assert (expected_grad - reverse_kl).abs().max() > 1e-3
