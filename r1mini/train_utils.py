@@ -21,11 +21,11 @@ def make_optimizer(model, lr: float, weight_decay: float, betas=(0.9, 0.95)) -> 
 
 def hidden_matrices(model) -> list:
     """The 2-D weights Muon trains: attention, the dense feed-forward layer and the shared experts.
-    The embedding (tied to the output head) and the MoE router's gate are looked up row by row rather
-    than multiplied as a whole, so, like the norms, they stay with AdamW (as in modded-nanogpt). So do
-    the routed experts: torch.optim.Muon orthogonalises one matrix at a time, and their 72 small
-    matrices made its step cost 130 ms against 19 ms without them (cpu preset, 2 threads), more than
-    a whole forward and backward."""
+    The embedding, tied to the output head, is the input and output layer, which the Muon recipes
+    (modded-nanogpt, Moonshot) leave to AdamW; so is the router's gate, a small output layer of
+    per-expert scores, and so are the norms. So are the routed experts, for speed: torch.optim.Muon
+    orthogonalises one matrix at a time, and their 72 small matrices made its step cost 130 ms against
+    19 ms without them (cpu preset, 2 threads), most of a whole forward and backward."""
     return [p for name, p in model.named_parameters()
             if p.requires_grad and p.dim() == 2 and name.startswith("layers.")
             and ".gate." not in name and ".experts." not in name]
@@ -39,18 +39,17 @@ class MuonAdamW:
     Muon's update has the same size in every direction of a matrix, where Adam's follows each
     coordinate's gradient scale; Jordan et al.'s modded-nanogpt speedrun and Moonshot ("Muon is
     scalable for LLM training", 2025) train in fewer steps with it. adjust_lr_fn="match_rms_adamw"
-    scales each update to AdamW's typical size (Moonshot), so one peak learning rate serves both.
-    Each group keeps `lr_scale`, its learning rate relative to the schedule's (set_lr uses it)."""
+    scales each update to AdamW's typical size (Moonshot), so one peak learning rate and one schedule
+    serve both."""
 
-    def __init__(self, model, lr: float, weight_decay: float, betas=(0.9, 0.95), muon_lr_scale: float = 1.0):
+    def __init__(self, model, lr: float, weight_decay: float, betas=(0.9, 0.95)):
         hidden = hidden_matrices(model)
         hidden_ids = {id(p) for p in hidden}
         rest = [p for p in model.parameters() if p.requires_grad and id(p) not in hidden_ids]
-        self.muon = torch.optim.Muon([{"params": hidden, "lr_scale": muon_lr_scale}], lr=lr * muon_lr_scale,
-                                     weight_decay=weight_decay, adjust_lr_fn="match_rms_adamw")
+        self.muon = torch.optim.Muon(hidden, lr=lr, weight_decay=weight_decay, adjust_lr_fn="match_rms_adamw")
         # the rest: the embedding/head and the gate decay like any matrix; norms do not
-        groups = [{"params": [p for p in rest if p.dim() >= 2], "weight_decay": weight_decay, "lr_scale": 1.0},
-                  {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0, "lr_scale": 1.0}]
+        groups = [{"params": [p for p in rest if p.dim() >= 2], "weight_decay": weight_decay},
+                  {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0}]
         self.adamw = torch.optim.AdamW(groups, lr=lr, betas=betas, foreach=True)
 
     @property
@@ -74,9 +73,8 @@ class MuonAdamW:
 
 
 def set_lr(optimizer, lr: float) -> None:
-    """Set the schedule's learning rate; a group with `lr_scale` (MuonAdamW) gets lr * lr_scale."""
     for group in optimizer.param_groups:
-        group["lr"] = lr * group.get("lr_scale", 1.0)
+        group["lr"] = lr
 
 
 class NonFiniteLossError(RuntimeError):

@@ -26,7 +26,7 @@ def test_wsd_warms_up_holds_the_peak_then_decays_linearly_to_the_floor():
 
 def test_muon_takes_the_hidden_matrices_and_adamw_everything_else():
     model = make_tiny_model()
-    optimizer = MuonAdamW(model, lr=1e-3, weight_decay=0.1, muon_lr_scale=2.0)
+    optimizer = MuonAdamW(model, lr=1e-3, weight_decay=0.1)
     muon = {id(p) for g in optimizer.muon.param_groups for p in g["params"]}
     adamw = {id(p) for g in optimizer.adamw.param_groups for p in g["params"]}
     assert not muon & adamw and muon | adamw == {id(p) for p in model.parameters()}   # each exactly once
@@ -37,9 +37,8 @@ def test_muon_takes_the_hidden_matrices_and_adamw_everything_else():
     assert any("attn.wqkv" in n for n in muon_names) and any("shared_experts" in n for n in muon_names)
     no_decay = [p for g in optimizer.adamw.param_groups if g["weight_decay"] == 0 for p in g["params"]]
     assert no_decay and all(p.dim() == 1 for p in no_decay)                    # norms and such: no decay
-    set_lr(optimizer, 0.5)
-    assert [g["lr"] for g in optimizer.muon.param_groups] == [1.0]             # lr_scale applied
-    assert {g["lr"] for g in optimizer.adamw.param_groups} == {0.5}
+    set_lr(optimizer, 0.5)                                                     # one schedule for both
+    assert {g["lr"] for g in optimizer.param_groups} == {0.5} and len(optimizer.param_groups) == 3
 
 
 def test_a_muon_step_changes_every_trained_parameter(tokenizer):
