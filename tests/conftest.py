@@ -53,6 +53,18 @@ def make_context_model(preset: str, seed: int, vocab_size: int, **overrides) -> 
     return model.eval()
 
 
+def crash_at(monkeypatch, module, name, call_number, exception=KeyboardInterrupt):
+    """Make module.name raise on its call_number-th call (a kill at a chosen moment)."""
+    real, calls = getattr(module, name), {"n": 0}
+
+    def wrapper(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == call_number:
+            raise exception("simulated kill")
+        return real(*a, **kw)
+    monkeypatch.setattr(module, name, wrapper)
+
+
 def run_cli(main, argv, capsys) -> tuple[int, str]:
     """(exit code, stderr) of a command's main(argv); argparse's own errors exit via SystemExit."""
     try:

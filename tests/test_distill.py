@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import distill
-from conftest import make_context_model, run_cli
+from conftest import crash_at, make_context_model, run_cli
 from test_parallel import running
 
 from r1mini import distillation, sft, train_utils
@@ -194,14 +194,8 @@ def test_distill_killed_inside_an_arm_resumes_to_the_same_model(tmp_path, models
     out = tmp_path / "distill"
     monkeypatch.setattr(distill, "sample_answers", scripted_teacher)
     monkeypatch.setattr(distill, "GRPOConfig", lambda: distill_grpo_config())
-    real, calls = distillation.on_policy_step, {"n": 0}
-
-    def killed_in_step_two(*a, **kw):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("simulated kill")
-        return real(*a, **kw)
-    monkeypatch.setattr(distillation, "on_policy_step", killed_in_step_two)
+    real = distillation.on_policy_step
+    crash_at(monkeypatch, distillation, "on_policy_step", 2)
     with pytest.raises(KeyboardInterrupt):
         distill.main(distill_args(models, out))
     assert (out / "sft" / "flags.json").exists() and (out / "onpolicy" / "resume.pt").exists()

@@ -9,7 +9,7 @@ from r1mini.rundir import RunDir
 from r1mini.sft import SFTConfig, cosine_lr, train_sft, wsd_lr
 from r1mini.train_utils import MuonAdamW, hidden_matrices, set_lr
 
-from conftest import make_tiny_model
+from conftest import crash_at, make_tiny_model
 
 
 def test_wsd_warms_up_holds_the_peak_then_decays_linearly_to_the_floor():
@@ -64,18 +64,11 @@ def test_killed_muon_pretraining_resumes_to_the_uninterrupted_weights(tmp_path, 
         return model
 
     whole = run(tmp_path / "whole")
-    real, calls = sft.sft_step, {"n": 0}
-
-    def killed_at_step_5(*a, **kw):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise KeyboardInterrupt("simulated kill")
-        return real(*a, **kw)
-    monkeypatch.setattr(sft, "sft_step", killed_at_step_5)
+    crash_at(monkeypatch, sft, "sft_step", 5)   # killed during step 5; resume file at step 4
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path / "resumed")
     assert (tmp_path / "resumed" / "resume.pt").exists()
-    monkeypatch.setattr(sft, "sft_step", real)
+    monkeypatch.undo()
     resumed = run(tmp_path / "resumed")
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import train_r1
+from conftest import crash_at
 from r1mini import grpo_fast, pretrain, sft
 from r1mini.checkpoint import load_checkpoint
 from r1mini.corpus import render_completion
@@ -221,14 +222,8 @@ def test_train_r1_end_to_end_writes_every_stage(whole_r1):
 def test_train_r1_killed_inside_a_stage_resumes_to_the_same_model(tmp_path, tiny_base, whole_r1, monkeypatch):
     out = tmp_path / "r1"
     monkeypatch.setattr(train_r1, "sample_answers", scripted_answers)
-    real, calls = grpo_fast.fast_grpo_step, {"n": 0}
-
-    def killed_in_dev2(*a, **kw):  # the reasoning RL runs 2 steps: die in its second
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("simulated kill")
-        return real(*a, **kw)
-    monkeypatch.setattr(grpo_fast, "fast_grpo_step", killed_in_dev2)
+    real = grpo_fast.fast_grpo_step
+    crash_at(monkeypatch, grpo_fast, "fast_grpo_step", 2)  # the reasoning RL runs 2 steps: die in its second
     with pytest.raises(KeyboardInterrupt):
         train_r1.main(r1_args(tiny_base, out))
     assert (out / "dev1" / "model.pt").exists() and (out / "dev2" / "resume.pt").exists()

@@ -7,7 +7,7 @@ import os
 
 import pytest
 import torch
-from conftest import run_cli
+from conftest import crash_at, run_cli
 
 import train_zero
 from r1mini import evaluate, grpo_fast, pretrain
@@ -34,18 +34,6 @@ def zero_args(base_ckpt, out, *extra):
 
 def without_timings(records):
     return [{k: v for k, v in r.items() if not k.startswith("time_")} for r in records]
-
-
-def crash_at(monkeypatch, module, name, call_number, exception=KeyboardInterrupt):
-    """Make module.name raise on its call_number-th call (a kill at a chosen moment)."""
-    real, calls = getattr(module, name), {"n": 0}
-
-    def wrapper(*a, **kw):
-        calls["n"] += 1
-        if calls["n"] == call_number:
-            raise exception("simulated kill")
-        return real(*a, **kw)
-    monkeypatch.setattr(module, name, wrapper)
 
 
 def test_pretrain_writes_checkpoint_and_metrics(base_ckpt):
