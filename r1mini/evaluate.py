@@ -106,8 +106,8 @@ def summarize(records: list[dict], k: int) -> dict:
         by_question[r["question"]].append(r)
     cons, passk, share_right = [], [], []
     for rows in by_question.values():
-        right = int(sum(r["correct"] for r in rows))
-        cons.append(float(majority_answer([r["answer"] for r in rows]) == rows[0]["reference"]))
+        right, vote_right = question_outcome(rows)
+        cons.append(float(vote_right))
         passk.append(pass_at_k(len(rows), right, k))
         share_right.append(right / len(rows))
     reasoned = [r for r in records if r["reasoned"]]
@@ -136,6 +136,11 @@ def _interval(per_question_values: list[float]) -> list[float] | None:
     return list(interval) if interval else None
 
 
+def question_outcome(rows: list[dict]) -> tuple[int, bool]:
+    """(how many of one question's samples were right, whether their majority vote was)."""
+    return int(sum(r["correct"] for r in rows)), majority_answer([r["answer"] for r in rows]) == rows[0]["reference"]
+
+
 def question_outcomes(records: list[dict]) -> list[dict]:
     """One entry per question: its task, level, language and text, how many of its samples were
     right and whether their vote was (1/0). Kept in the result so that two models evaluated on the
@@ -143,10 +148,12 @@ def question_outcomes(records: list[dict]) -> list[dict]:
     by_question = defaultdict(list)
     for r in records:
         by_question[(r["task"], r["level"], r["question"])].append(r)
-    return [{"task": task, "level": level, "language": rows[0]["language"], "question": question,
-             "correct": int(sum(r["correct"] for r in rows)),
-             "cons": int(majority_answer([r["answer"] for r in rows]) == rows[0]["reference"])}
-            for (task, level, question), rows in by_question.items()]
+    entries = []
+    for (task, level, question), rows in by_question.items():
+        right, vote_right = question_outcome(rows)
+        entries.append({"task": task, "level": level, "language": rows[0]["language"], "question": question,
+                        "correct": right, "cons": int(vote_right)})
+    return entries
 
 
 def by_language(records: list[dict], k: int) -> dict:
