@@ -21,7 +21,7 @@ from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
 from r1mini.flags import ArgumentParser, fail, int_range  # noqa: E402
 from r1mini.r1_data import CHECK_OPENINGS, concludes_soundly  # noqa: E402
 from r1mini.rewards import reasoning_text, summary_text, thinks  # noqa: E402
-from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, test_problems  # noqa: E402
+from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, eval_problems  # noqa: E402
 
 def soundness(records: list[dict], problems: dict) -> dict:
     """Counts over the right answers that think: with a self-check, and with a sound one."""
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     parser.add_argument("--k", type=int_range(1, 64), default=4, help="answers per question")
     args = parser.parse_args(argv)
     problems = [p for task in TASK_NAMES for level in TRAIN_LEVELS[task] if level != TRIVIAL_LEVEL
-                for p in test_problems(task, level, args.problems)]
+                for p in eval_problems(task, level, args.problems)]
     by_question = {p.question: p for p in problems}
     print(f"{len(problems)} held-out questions of the worked levels x {args.k} answers, T 0.6, top-p 0.95")
     print("| checkpoint | right answers that think | with a self-check | sound (share of those) |\n|---|---|---|---|")

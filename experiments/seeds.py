@@ -25,7 +25,7 @@ report.md written, and no resume.pt left) is skipped: the scripts refuse to over
 and a killed run of this script resumes where it stopped (the unfinished stage from its own resume
 file). What --seed reaches: the base's and the student base's initialisation and pretraining data,
 every RL stage's rollouts and problem draws, R1's and distill.py's sampled data and SFT batches, and
-the evaluations' samples. What it does not: the held-out questions (tasks.test_problems has its own
+the evaluations' samples. What it does not: the held-out questions (tasks.eval_problems has its own
 fixed seed, so every seed is measured on the same questions), the tokenizer (r1mini/vocab.tiktoken,
 trained once), train_zero.py's learning-curve evaluations (seed 1000 + step) and the bootstrap's
 resampling (intervals.py, fixed).

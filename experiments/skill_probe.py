@@ -40,7 +40,7 @@ from r1mini.flags import ArgumentParser, check_writable, fail  # noqa: E402
 from r1mini.rundir import RunDir  # noqa: E402
 from r1mini.model import Transformer  # noqa: E402
 from r1mini.sft import SFTConfig, train_sft  # noqa: E402
-from r1mini.tasks import STEP_TEXT, _render, generate_problem, test_problems, trace  # noqa: E402
+from r1mini.tasks import STEP_TEXT, _render, generate_problem, eval_problems, trace  # noqa: E402
 from r1mini.tokenizer import get_tokenizer  # noqa: E402
 
 
@@ -72,7 +72,7 @@ def probe(model, tokenizer, n_problems: int = 30) -> dict[str, float]:
             level_means = []
             for level in tasks.TRAIN_LEVELS[task]:
                 probs = []
-                for problem in test_problems(task, level, n_problems):
+                for problem in eval_problems(task, level, n_problems):
                     problem = dataclasses.replace(problem, phrasing=language)  # asked in the probed language
                     for before, right in probe_spots(problem, language):
                         (right_id,) = tokenizer.encode(right)

@@ -32,7 +32,7 @@ from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
 from r1mini.flags import ArgumentParser, check_writable, fail, int_range  # noqa: E402
 from r1mini.rundir import RunDir  # noqa: E402
 from r1mini.sft import finetune  # noqa: E402
-from r1mini.tasks import LOGIC_OPS_ZH, TRIVIAL_LEVEL, test_problems  # noqa: E402
+from r1mini.tasks import LOGIC_OPS_ZH, TRIVIAL_LEVEL, eval_problems  # noqa: E402
 
 
 def one_step(problem, english_verb: str) -> str:
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         row = {"sft_minutes": round((time.perf_counter() - t0) / 60, 2)}
         for task in flags["tasks"]:
             for level in (TRIVIAL_LEVEL, 3):
-                problems = test_problems(task, level, 24 if level == TRIVIAL_LEVEL else 12)
+                problems = eval_problems(task, level, 24 if level == TRIVIAL_LEVEL else 12)
                 records = sample_responses(model, tokenizer, problems, args.k if level == TRIVIAL_LEVEL else 2,
                                            0.6, 0.95, EVAL_MAX_NEW_TOKENS, 256, 0, f"eval {task}-{level}")
                 row[f"{task}-{level}"] = (sum(r["correct"] for r in records) / len(records),

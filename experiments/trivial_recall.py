@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
 from r1mini.flags import ArgumentParser, fail, int_range  # noqa: E402
-from r1mini.tasks import TASK_NAMES, TRIVIAL_LEVEL, generate_problem, test_problems  # noqa: E402
+from r1mini.tasks import TASK_NAMES, TRIVIAL_LEVEL, eval_problems, generate_problem  # noqa: E402
 
 
 def taught_questions(seed: int = 7, draws: int = 4000) -> list:
@@ -43,7 +43,7 @@ def taught_questions(seed: int = 7, draws: int = 4000) -> list:
 
 
 def held_out_questions(n_problems: int = 20) -> list:
-    return [p for task in TASK_NAMES for p in test_problems(task, TRIVIAL_LEVEL, n_problems)]
+    return [p for task in TASK_NAMES for p in eval_problems(task, TRIVIAL_LEVEL, n_problems)]
 
 
 def measure(model, tokenizer, problems, k: int, seed: int) -> dict:

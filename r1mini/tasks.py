@@ -14,10 +14,11 @@ products, one logic operator): questions people answer without working. `HARD_LE
 used for training and measure generalisation.
 
 A Problem keeps its canonical `expression` ("57+384": what the verifier, the traces and the
-train/test split read) apart from the `question` the model is asked, which is phrased in English or
+train/validation/test split read) apart from the `question` the model is asked, which is phrased in English or
 Chinese (`PHRASINGS`): "57+384", "What is 57+384?" or "57+384等于多少？". `normalize_question` turns
 what people type into one of these forms, or refuses it. Read in this order:
-  1. Problem, and `generate_problem` (seeded; `is_test_question` splits train/test by hash)
+  1. Problem, `split_of` (train / validation / test by a hash that a+b and b+a share), and
+     `generate_problem` (seeded)
   2. the trace functions: they run the school algorithm step by step, optionally with a *slip*
      (one wrong intermediate value that then propagates, as a careless human would)
   3. `write_solution`: renders a trace as reasoning text in English, Chinese or a mix of both,
@@ -43,7 +44,16 @@ PHRASINGS = ("bare", "en", "zh")  # "57+384" (counted as English), "What is 57+3
 QUESTION_FORMS = {"bare": "{}", "en": "What is {}?", "zh": "{}等于多少？"}
 LOGIC_QUESTION_FORMS = dict(QUESTION_FORMS, zh="{} 的结果是什么？")  # a truth value is a result, not an amount
 EVAL_PHRASINGS = ("bare", "zh", "en", "zh")  # held-out problems: half Chinese, half English (both forms)
-TEST_FRACTION_MOD = 10  # one question in ten (by hash) belongs to the held-out test split
+# Three splits, by a hash of the question's commutation-free key: of ten buckets one is the test split
+# (reported only), one the validation split (every choice of a default), eight are for training.
+SPLITS = ("train", "validation", "test")
+SPLIT_BUCKETS = 10
+TEST_BUCKET, VALIDATION_BUCKET = 0, 1
+# The hash's salt. A new one draws a new test set, so that the questions on which earlier defaults
+# were chosen (the old train/test split's test questions) are mostly not the ones now reported. It is
+# the first of "split-1", "split-2", … under which every level has questions in all three splits:
+# logic-1 has only 9 keys, and most salts leave it without a validation or a test question.
+SPLIT_SALT = "split-10"
 
 
 @dataclass(frozen=True)
@@ -73,14 +83,29 @@ def check_task_level(task: str, level: int | None = None) -> None:
         raise ValueError(f"task {task!r} has levels {TRAIN_LEVELS[task] + HARD_LEVELS[task]}, not {level}")
 
 
-def is_test_question(task: str, expression: str) -> bool:
-    """Hash split of the canonical expression: it is in the test split iff its hash says so. Train and
-    test can therefore never overlap, whatever seeds the generators use, and a question cannot be in
-    train in one phrasing and in test in another. 64 bits of the hash, so that `% 10` is unbiased
-    (one byte would give 26/256); the small levels hold 7 (add-1), 9 (mul-1) and 3 (logic-1) test
-    questions."""
-    digest = hashlib.sha256(f"{task}|{expression}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % TEST_FRACTION_MOD == 0
+def split_key(task: str, expression: str) -> str:
+    """The question with its symmetries taken out, so that twins fall on the same side of the split:
+    "384+57" and "57+384" are one fact, as are "3*7" and "7*3", and "F and T" and "T and F" (the
+    first two values of a logic chain commute under and/or/xor). Without it a held-out sum's
+    commuted twin would be a training question nine times in ten."""
+    if task in ("add", "mul"):
+        sign = "+" if task == "add" else "*"
+        a, b = sorted(expression.split(sign), key=int)
+        return f"{a}{sign}{b}"
+    values, ops = _parse_logic(expression)
+    if ops:
+        values[:2] = sorted(values[:2])
+    return _logic_chain([_tf(v) for v in values], ops)
+
+
+def split_of(task: str, expression: str) -> str:
+    """"train", "validation" or "test": a hash of the split key decides, so the splits can never
+    overlap whatever seeds the generators use, a question is on one side in every phrasing, and its
+    commuted twin is on the same side. 64 bits of the hash, so that `% 10` is unbiased (one byte
+    would give 26/256). The trivial levels are small: add-1 has 55 keys, mul-1 52, logic-1 9."""
+    digest = hashlib.sha256(f"{SPLIT_SALT}|{task}|{split_key(task, expression)}".encode()).digest()
+    bucket = int.from_bytes(digest[:8], "big") % SPLIT_BUCKETS
+    return "test" if bucket == TEST_BUCKET else "validation" if bucket == VALIDATION_BUCKET else "train"
 
 
 # ---------------------------------------------------------------- problem generators
@@ -134,24 +159,28 @@ def _raw_problem(rng: random.Random, task: str, level: int) -> Problem:
 
 
 def generate_problem(rng: random.Random, task: str, level: int, split: str = "train") -> Problem:
-    """One problem from `split` ("train" or "test"), drawn with `rng` (reproducible), in a random
+    """One problem from `split` (one of SPLITS), drawn with `rng` (reproducible), in a random
     phrasing."""
     check_task_level(task, level)
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    for _ in range(10_000):  # a level always has questions in both splits (tests check it); never hang
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+    for _ in range(10_000):  # a level always has questions in every split (tests check it); never hang
         problem = _raw_problem(rng, task, level)
-        if is_test_question(task, problem.expression) == (split == "test"):
+        if split_of(task, problem.expression) == split:
             return dataclasses.replace(problem, phrasing=rng.choice(PHRASINGS))
     raise ValueError(f"no {split} questions found for {task}-{level}")
 
 
-def test_problems(task: str, level: int, n: int, seed: int = 1234) -> list[Problem]:
-    """Up to n held-out problems with distinct expressions (fewer when the level has fewer: add-1 has
-    100 questions in all, mul-1 80, logic-1 12), phrased in turn as EVAL_PHRASINGS says."""
+def eval_problems(task: str, level: int, n: int, split: str = "test", seed: int = 1234) -> list[Problem]:
+    """Up to n held-out problems of `split` ("test" or "validation") with distinct expressions (fewer
+    when the level has fewer: add-1 has 100 questions in all, mul-1 80, logic-1 12), phrased in turn
+    as EVAL_PHRASINGS says. The seed is fixed: every model and every pipeline seed is measured on the
+    same questions, so two models can be compared paired."""
+    if split == "train":
+        raise ValueError("evaluation problems come from the validation or the test split, not train")
     rng, seen, problems = random.Random(f"{seed}-{task}-{level}"), set(), []
     for _ in range(50 * n):
-        problem = generate_problem(rng, task, level, split="test")
+        problem = generate_problem(rng, task, level, split=split)
         if problem.expression not in seen:
             seen.add(problem.expression)
             problems.append(dataclasses.replace(problem, phrasing=EVAL_PHRASINGS[len(problems) % len(EVAL_PHRASINGS)]))

@@ -585,6 +585,15 @@ def test_grpo_step_sorts_rows_by_length_and_keeps_each_advantage_with_its_answer
             torch.testing.assert_close(p.grad, q.grad, atol=1e-6, rtol=1e-4)
 
 
+def gradient_tolerance(updates: int) -> dict:
+    """How close two ways of computing one update's gradient must be. The first update's gradients
+    differ only by the order of the sums. The second's come after an Adam step from parameters that
+    already differ by that rounding, and Adam divides each entry by its own gradient's size, so an
+    entry whose gradient is near zero moves by a full step either way: a few entries then differ by
+    ~0.2% (seen: 20 of 1024, at most 4.5e-6). A wrong chunk or a lost row differs by far more."""
+    return dict(atol=1e-6, rtol=1e-4) if updates == 1 else dict(atol=2e-5, rtol=1e-2)
+
+
 @pytest.mark.parametrize("aggregation", AGGREGATIONS)
 @pytest.mark.parametrize("updates", [1, 2])
 def test_update_in_chunks_of_rows_gives_the_whole_batch_gradient_and_stats(aggregation, updates):
@@ -598,7 +607,7 @@ def test_update_in_chunks_of_rows_gives_the_whole_batch_gradient_and_stats(aggre
     (whole, whole_grads), (chunked, chunked_grads) = runs[0], runs[1]
     assert len(whole_grads) == len(chunked_grads) > 0
     for a, b in zip(whole_grads, chunked_grads):
-        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+        torch.testing.assert_close(a, b, **gradient_tolerance(updates))
     for key in ("loss", "kl", "clip_fraction", "ratio_mean", "entropy", "grad_norm"):
         assert chunked[key] == pytest.approx(whole[key], rel=1e-4, abs=1e-6), key
 
@@ -617,7 +626,7 @@ def test_the_plain_step_and_the_fast_one_give_the_same_loss_and_gradient(aggrega
     (plain, plain_grads), (fast, fast_grads) = runs["plain"], runs["fast"]
     assert len(plain_grads) == len(fast_grads) > 0 and any(g.abs().sum() > 0 for g in plain_grads)
     for a, b in zip(plain_grads, fast_grads):
-        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+        torch.testing.assert_close(a, b, **gradient_tolerance(updates))
     assert set(plain) == set(fast)
     for key in ("reward", "loss", "kl", "clip_fraction", "ratio_mean", "entropy", "grad_norm", "tokens_trained"):
         assert fast[key] == pytest.approx(plain[key], rel=1e-4, abs=1e-6), key

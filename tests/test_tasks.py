@@ -1,9 +1,8 @@
-"""Task tests: every generated answer is right (recomputed independently), the train/test split is
-disjoint, the solution writers say what they should (right steps, padded columns, slips that
+"""Task tests: every generated answer is right (recomputed independently), the train/validation/test
+splits are disjoint, stable and put a question's commuted twin on its side, the solution writers say what they should (right steps, padded columns, slips that
 propagate, corrections), `verify` has no loopholes, and `normalize_question` accepts what people type
 or refuses it with the list of supported forms."""
 import dataclasses
-import functools
 import itertools
 import random
 import re
@@ -12,10 +11,8 @@ import pytest
 
 from r1mini import tasks
 from r1mini.tasks import (HARD_LEVELS, LOGIC_OPS, PHRASINGS, SUPPORTED_FORMS, TASK_NAMES, TRAIN_LEVELS,
-                          TRIVIAL_LEVEL, Problem, check_task_level, generate_problem, is_test_question,
-                          normalize_question, trace, verify, write_direct, write_solution)
-
-# NB: never `from r1mini.tasks import test_problems` here: pytest would collect it as a test.
+                          SPLITS, TRIVIAL_LEVEL, Problem, check_task_level, eval_problems, generate_problem,
+                          normalize_question, split_key, split_of, trace, verify, write_direct, write_solution)
 
 ALL_PAIRS = [(t, lv) for t in TASK_NAMES for lv in TRAIN_LEVELS[t] + HARD_LEVELS[t]]
 LANGUAGE_SETS = [("en",), ("zh",), ("en", "zh")]
@@ -78,37 +75,73 @@ def test_generated_answers_are_right(task, level):
 def test_generation_is_reproducible_and_seed_dependent():
     def draw(seed):
         rng = random.Random(seed)
-        return [generate_problem(rng, t, lv, split) for t, lv in ALL_PAIRS for split in ("train", "test")]
+        return [generate_problem(rng, t, lv, split) for t, lv in ALL_PAIRS for split in SPLITS]
     assert draw(7) == draw(7)
     assert draw(7) != draw(8)
-    assert tasks.test_problems("add", 3, 20, seed=5) == tasks.test_problems("add", 3, 20, seed=5)
-    assert tasks.test_problems("add", 3, 20, seed=5) != tasks.test_problems("add", 3, 20, seed=6)
+    assert eval_problems("add", 3, 20, seed=5) == eval_problems("add", 3, 20, seed=5)
+    assert eval_problems("add", 3, 20, seed=5) != eval_problems("add", 3, 20, seed=6)
 
 
 @pytest.mark.parametrize("task,level", ALL_PAIRS)
-def test_train_and_test_splits_are_disjoint(task, level):
+def test_the_three_splits_are_disjoint(task, level):
     rng = random.Random(f"split-{task}-{level}")
-    train = [generate_problem(rng, task, level, "train") for _ in range(400)]
-    test = [generate_problem(rng, task, level, "test") for _ in range(100)]
-    assert {p.phrasing for p in train} == {p.phrasing for p in test} == set(PHRASINGS)
-    # disjoint by expression: no question is in train in one phrasing and in test in another
-    assert not {p.expression for p in train} & {p.expression for p in test}
-    assert not any(is_test_question(task, p.expression) for p in train)
-    assert all(is_test_question(task, p.expression) for p in test)
+    drawn = {split: [generate_problem(rng, task, level, split) for _ in range(400 if split == "train" else 100)]
+             for split in SPLITS}
+    assert all({p.phrasing for p in problems} == set(PHRASINGS) for problems in drawn.values())
+    # disjoint by expression and by key: no question (nor its twin) is on two sides in any phrasing
+    for split, problems in drawn.items():
+        assert all(split_of(task, p.expression) == split for p in problems)
+    keys = {split: {split_key(task, p.expression) for p in problems} for split, problems in drawn.items()}
+    assert not keys["train"] & keys["validation"] and not keys["train"] & keys["test"]
+    assert not keys["validation"] & keys["test"]
 
 
-def test_test_fraction_is_about_one_in_ten():
+def _twins(rng: random.Random, task: str) -> tuple[str, str]:
+    """A question and its twin by symmetry, written differently."""
+    if task in ("add", "mul"):
+        sign = "+" if task == "add" else "*"
+        a, b = rng.randint(0, 99999), rng.randint(0, 99999)
+        return f"{a}{sign}{b}", f"{b}{sign}{a}"
+    ops = [rng.choice(LOGIC_OPS) for _ in range(rng.randint(1, 4))]
+    values = [rng.choice("TF") for _ in range(len(ops) + 1)]
+    swapped = [values[1], values[0], *values[2:]]
+    chain = tasks._logic_chain
+    return chain(values, ops), chain(swapped, ops)
+
+
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_a_question_and_its_commuted_twin_fall_on_the_same_side(task):
+    rng = random.Random(task)
+    for _ in range(2000):
+        question, twin = _twins(rng, task)
+        assert split_key(task, question) == split_key(task, twin)
+        assert split_of(task, question) == split_of(task, twin)
+    # and the key keeps different facts apart: it only removes the symmetry
+    assert split_key("add", "57+384") != split_key("add", "57+385")
+    assert split_key("logic", "(T and F) or T") != split_key("logic", "(T or F) and T")
+    assert split_key("logic", "(T and F) or T") != split_key("logic", "(T and T) or F")
+
+
+def test_twins_of_held_out_questions_are_never_trained_on():
+    # under the old split (a hash of the expression as written) 19 of 20 held-out sums had a
+    # training twin; now none has
+    for split in ("test", "validation"):
+        for level in (2, 3, 4):
+            for p in eval_problems("add", level, 20, split):
+                a, b = p.expression.split("+")
+                assert split_of("add", f"{b}+{a}") == split
+
+
+def test_the_splits_are_one_in_ten_each_and_stable():
     rng = random.Random(0)
     questions = {f"{rng.randint(1000, 9999)}+{rng.randint(1000, 9999)}" for _ in range(5000)}
-    share = sum(is_test_question("add", q) for q in questions) / len(questions)
-    assert 0.07 < share < 0.13
-
-
-def test_split_depends_on_task_too():
-    # the hash covers the task name: the same text may land in different splits for different tasks
-    rng = random.Random(1)
-    questions = [f"{rng.randint(10, 99)}+{rng.randint(10, 99)}" for _ in range(300)]
-    assert any(is_test_question("add", q) != is_test_question("mul", q) for q in questions)
+    for split, low, high in (("test", 0.07, 0.13), ("validation", 0.07, 0.13), ("train", 0.75, 0.85)):
+        assert low < sum(split_of("add", q) == split for q in questions) / len(questions) < high
+    # A hash, not Python's salted hash(): the same on every machine and in every run. These are
+    # today's values; a change of the split changes every reported number and must be deliberate.
+    counts = {task: [sum(split_of(task, e) == s for e in all_expressions(task, 1)) for s in SPLITS]
+              for task in TASK_NAMES}
+    assert counts == {"add": [82, 13, 5], "mul": [58, 15, 7], "logic": [9, 2, 1]}
 
 
 def all_expressions(task: str, level: int) -> set[str]:
@@ -132,28 +165,36 @@ def all_expressions(task: str, level: int) -> set[str]:
 SMALL_LEVELS = [("add", 1), ("mul", 1), ("logic", 1), ("logic", 2), ("logic", 3)]
 
 
+@pytest.mark.parametrize("split", ("test", "validation"))
 @pytest.mark.parametrize("task,level", ALL_PAIRS)
-def test_test_problems_are_distinct_held_out_right_and_in_both_languages(task, level):
-    problems = tasks.test_problems(task, level, 25)
+def test_eval_problems_are_distinct_held_out_right_and_in_both_languages(task, level, split):
+    problems = eval_problems(task, level, 25, split)
     expressions = [p.expression for p in problems]
     assert len(expressions) == len(set(expressions))
-    assert all(is_test_question(task, e) for e in expressions)
+    assert all(split_of(task, e) == split for e in expressions)
     assert all(p.answer == reference_answer(p) and p.level == level for p in problems)
-    held_out = sum(map(functools.partial(is_test_question, task), all_expressions(task, level))) \
+    held_out = sum(split_of(task, e) == split for e in all_expressions(task, level)) \
         if (task, level) in SMALL_LEVELS else 25
     assert len(problems) == min(25, held_out)
     # half in Chinese, half in English (bare and "What is" in turn), in a fixed order
     assert [p.phrasing for p in problems] == [("bare", "zh", "en", "zh")[i % 4] for i in range(len(problems))]
 
 
+@pytest.mark.parametrize("split", ("test", "validation"))
 @pytest.mark.parametrize("task,level", SMALL_LEVELS)
-def test_test_problems_returns_all_of_a_small_level(task, level):
-    # e.g. logic-1 has only 2 * 3 * 2 = 12 questions; test_problems finds exactly its test ones, fast
-    held_out = {e for e in all_expressions(task, level) if is_test_question(task, e)}
-    got = tasks.test_problems(task, level, 100)  # asks for more than there are
+def test_eval_problems_returns_all_of_a_small_level(task, level, split):
+    # e.g. logic-1 has only 2 * 3 * 2 = 12 questions; eval_problems finds exactly its held-out ones, fast
+    held_out = {e for e in all_expressions(task, level) if split_of(task, e) == split}
+    got = eval_problems(task, level, 100, split)  # asks for more than there are
     assert {p.expression for p in got} == held_out
-    assert len(got) == len(held_out) >= 2  # every level has held-out questions in both languages
-    assert {p.language for p in got} == {"en", "zh"}
+    assert len(got) == len(held_out) >= 1  # every level has questions in every split
+    if len(got) >= 2:
+        assert {p.language for p in got} == {"en", "zh"}
+
+
+def test_eval_problems_refuse_the_training_split():
+    with pytest.raises(ValueError, match="validation or the test"):
+        eval_problems("add", 3, 5, "train")
 
 
 def test_the_trivial_level_is_level_one_and_trained():
@@ -164,7 +205,7 @@ def test_the_trivial_level_is_level_one_and_trained():
         problems = [generate_problem(rng, task, TRIVIAL_LEVEL) for _ in range(300)]
         assert {len(trace(p)[0]) for p in problems} == {1}  # a single step: a table fact, one operator
     seen = {generate_problem(rng, "add", 1).expression for _ in range(3000)}
-    assert seen == {e for e in all_expressions("add", 1) if not is_test_question("add", e)}  # 0 included
+    assert seen == {e for e in all_expressions("add", 1) if split_of("add", e) == "train"}  # 0 included
 
 
 def test_addition_covers_every_combination_of_lengths():
@@ -186,8 +227,8 @@ def test_check_task_level_accepts_known_and_generate_checks_split():
     for task, level in ALL_PAIRS:
         check_task_level(task, level)
         check_task_level(task)
-    with pytest.raises(ValueError):
-        generate_problem(random.Random(0), "add", 3, split="validation")
+    with pytest.raises(ValueError, match="split must be one of"):
+        generate_problem(random.Random(0), "add", 3, split="valid")
     with pytest.raises(ValueError):
         generate_problem(random.Random(0), "sub", 3)
 

@@ -34,7 +34,7 @@ from r1mini.grpo import GRPOConfig
 from r1mini.rewards import r1_zero_rewards
 from r1mini.rl_loop import train_grpo
 from r1mini.rundir import RunDir, read_jsonl
-from r1mini.tasks import test_problems
+from r1mini.tasks import eval_problems
 
 BUILD_BASE = "python -m r1mini.pretrain"   # or `python train_zero.py`, which builds it first
 STEPS = 20
@@ -47,7 +47,7 @@ MIN_GAIN = 0.3       # held-out pass@1, after minus base: measured +0.625 to +0.
 def held_out_eval(model, tokenizer, step: int) -> dict:
     """pass@1 (and format, length) on the same held-out questions of LEVELS at every call; the
     sampling seed is fixed too, so the base and the trained model are compared like for like."""
-    problems = [p for task, levels in LEVELS.items() for level in levels for p in test_problems(task, level, EVAL_PROBLEMS)]
+    problems = [p for task, levels in LEVELS.items() for level in levels for p in eval_problems(task, level, EVAL_PROBLEMS)]
     records = sample_responses(model, tokenizer, problems, EVAL_K, EVAL_TEMPERATURE, EVAL_TOP_P,
                                EVAL_MAX_NEW_TOKENS, batch_size=256, seed=0, desc="lab eval")
     overall = summarize(records, EVAL_K)
