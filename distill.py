@@ -254,7 +254,8 @@ def stage_flags(args, stage: str) -> dict:
 def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     """Every model on the same held-out questions (eval.json), each arm's report.md, and the paper's
     table (report.md): parameters, accuracy, language, length, and each arm's student compute."""
-    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=args.eval_max_new_tokens)
+    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=args.eval_max_new_tokens,
+                    split=args.eval_split)
     teacher_eval = earlier_teacher_eval(args.teacher, args.tasks, settings)
     evals = {"teacher": teacher_eval} if teacher_eval else {}
     evals.update(cached_evaluations({name: path for name, path in models.items() if name not in evals},
@@ -269,7 +270,7 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     compute = {name: arm_compute(directory / "metrics.jsonl", GRPOConfig().group_size) for name, directory in arms.items()}
     counts_file = run.dir / "teacher_data" / "teacher_counts.json"
     counts = json.loads(counts_file.read_text()) if "sft" in args.arms else None
-    settings_line = (f"{protocol(args.eval_problems, args.eval_k)} Teacher: {args.teacher}; student base: {args.student_base} "
+    settings_line = (f"{protocol(args.eval_problems, args.eval_k, args.eval_split)} Teacher: {args.teacher}; student base: {args.student_base} "
                      f"({read_checkpoint(args.student_base)['meta'].get('preset', '?')} preset).")
     report = distill_table(evals, params, compute, counts, settings_line,
                            {name: directory / "metrics.jsonl" for name, directory in arms.items()})

@@ -252,7 +252,7 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     """Every stage on the same held-out questions: eval.json and report.md (the stage table). The base
     and R1-Zero rows are taken from train_zero.py's eval.json when it used the same settings."""
     settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed,
-                    max_new_tokens=args.eval_max_new_tokens)
+                    max_new_tokens=args.eval_max_new_tokens, split=args.eval_split)
     evals = earlier_zero_evals(args.zero, args.base, args.tasks, settings)
     evals.update(cached_evaluations({name: path for name, path in models.items() if name not in evals},
                                     args.tasks, settings, run.dir / "evals", args.device, "r1"))
@@ -260,7 +260,7 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
     counts = {name: json.loads((run.dir / d / f"{name}_counts.json").read_text())
               for d, name in (("dev1", "cold_start"), ("dev3", "rejection"))}
-    report = stage_table(evals, counts, protocol(args.eval_problems, args.eval_k))
+    report = stage_table(evals, counts, protocol(args.eval_problems, args.eval_k, args.eval_split))
     (run.dir / "report.md").write_text(report)
     print(report.split("\n## ")[0])
     print(f"[r1] wrote {run.model} and {run.dir / 'report.md'}")

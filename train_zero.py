@@ -111,20 +111,23 @@ def train(args, cfg: GRPOConfig, run: RunDir) -> None:
 def quick_eval(model, tokenizer, args, step: int) -> dict:
     """A small held-out evaluation for the learning curves (training levels only): a third of the
     final evaluation's problems and k = 4, so a curve point costs little; the seed changes with the
-    step so that the curve is not one fixed set of samples."""
+    step so that the curve is not one fixed set of samples. On the validation split: the curve is what
+    one reads to choose the number of steps, and the test split must not choose anything."""
     result = evaluate_model(model, tokenizer, args.tasks, n_problems=max(4, args.eval_problems // 3), k=4,
-                            include_hard=False, max_new_tokens=args.eval_max_new_tokens, seed=1000 + step)
+                            include_hard=False, max_new_tokens=args.eval_max_new_tokens, seed=1000 + step,
+                            split="validation")
     return {"step": step, **{f"eval_{k}": v for k, v in result["overall"].items() if isinstance(v, float)}}
 
 
 def final_report(args, run: RunDir) -> None:
     """Base and R1-Zero on the same held-out problems: eval.json, report.md, curves.png. The two
     evaluations run side by side (and are cached, so a rerun after a kill does not repeat them)."""
-    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=args.eval_max_new_tokens)
+    settings = dict(n_problems=args.eval_problems, k=args.eval_k, seed=args.seed, max_new_tokens=args.eval_max_new_tokens,
+                    split=args.eval_split)
     evals = cached_evaluations({"base": args.base, "R1-Zero": run.model}, args.tasks, settings, run.dir / "evals",
                                args.device, "zero")
     (run.dir / "eval.json").write_text(json.dumps(evals, indent=1))
-    report = report_card("R1-Zero report card", evals, read_jsonl(run.metrics), protocol(args.eval_problems, args.eval_k),
+    report = report_card("R1-Zero report card", evals, read_jsonl(run.metrics), protocol(args.eval_problems, args.eval_k, args.eval_split),
                          ("reward_accuracy", "response_length", "kl", "frac_reward_zero_std", "groups_sampled", "entropy"))
     (run.dir / "report.md").write_text(report)
     plot_run(run.metrics, run.dir)

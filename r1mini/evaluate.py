@@ -40,8 +40,8 @@ from r1mini.intervals import bootstrap_interval, format_interval
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
                             language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.sampler import generate
-from r1mini.tasks import (HARD_LEVELS, LANGUAGES, TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, normalize_answer,
-                          test_problems)
+from r1mini.tasks import (HARD_LEVELS, LANGUAGES, TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, eval_problems,
+                          normalize_answer)
 
 # The evaluation protocol, in one place (R1 v1 §3): k samples per question at this temperature and
 # top-p, each answer at most this many tokens (a clean 4-digit product's solution is ~150).
@@ -186,9 +186,10 @@ def sample_responses(model, tokenizer, problems: list[Problem], k: int, temperat
 # train_r1.py and distill.py evaluate with it, train_zero.py too by default (160 + 32): one measurement.
 def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: int = 8,
                    temperature: float = EVAL_TEMPERATURE, top_p: float = EVAL_TOP_P, max_new_tokens: int = EVAL_MAX_NEW_TOKENS,
-                   include_hard: bool = True, batch_size: int = 256, seed: int = 0,
+                   include_hard: bool = True, batch_size: int = 256, seed: int = 0, split: str = "test",
                    return_records: bool = False) -> dict:
-    """Held-out evaluation: {"settings", "overall" (training levels), "hard", "by_task", "by_level",
+    """Held-out evaluation on the `split` ("test": what reports show; "validation": what chooses a
+    default, a step count, a threshold): {"settings", "overall" (training levels), "hard", "by_task", "by_level",
     "by_language" (training levels, per question language), "trivial" (the trivial level),
     "nontrivial" (the other training levels) and "questions" (question_outcomes: each question's
     count of right samples and its vote)}."""
@@ -196,13 +197,13 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
     for task in tasks:
         levels = TRAIN_LEVELS[task] + (HARD_LEVELS[task] if include_hard else ())
         for level in levels:
-            problems += test_problems(task, level, n_problems)
+            problems += eval_problems(task, level, n_problems, split)
     records = sample_responses(model, tokenizer, problems, k, temperature, top_p, max_new_tokens, batch_size, seed)
     in_dist = [r for r in records if r["level"] in TRAIN_LEVELS[r["task"]]]
     hard = [r for r in records if r["level"] in HARD_LEVELS[r["task"]]]
     result = {
         "settings": {"k": k, "temperature": temperature, "top_p": top_p, "n_problems_per_level": n_problems,
-                     "max_new_tokens": max_new_tokens, "seed": seed},
+                     "max_new_tokens": max_new_tokens, "seed": seed, "split": split},
         "overall": summarize(in_dist, k),
         "hard": summarize(hard, k) if hard else None,
         "by_task": {t: summarize([r for r in in_dist if r["task"] == t], k) for t in tasks},
@@ -218,12 +219,12 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
     return result
 
 
-def measures_the_same(result: dict, tasks, n_problems: int, k: int, seed: int, max_new_tokens: int) -> bool:
-    """Whether an earlier evaluate_model result (from an eval.json) used these tasks and settings,
+def measures_the_same(result: dict, tasks, n_problems: int, k: int, seed: int, max_new_tokens: int, split: str) -> bool:
+    """Whether an earlier evaluate_model result (from an eval.json) used these tasks, split and settings,
     at the standard temperature and top-p, and kept its questions (which the paired differences need):
     then evaluating the same checkpoint again repeats it."""
     return result.get("settings") == {"k": k, "temperature": EVAL_TEMPERATURE, "top_p": EVAL_TOP_P, "n_problems_per_level": n_problems,
-                                      "max_new_tokens": max_new_tokens, "seed": seed} \
+                                      "max_new_tokens": max_new_tokens, "seed": seed, "split": split} \
         and list(result.get("by_task", {})) == list(tasks) and "questions" in result
 
 
@@ -234,12 +235,14 @@ def add_eval_args(parser: ArgumentParser) -> None:
     g.add_argument("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
     g.add_argument("--eval-max-new-tokens", type=int_range(1), default=EVAL_MAX_NEW_TOKENS,
                    help="answer budget of the evaluations")
+    g.add_argument("--eval-split", choices=("test", "validation"), default="test",
+                   help="held-out split of the final evaluation: validation when the run chooses a default")
 
 
-def protocol(n_problems: int, k: int) -> str:
+def protocol(n_problems: int, k: int, split: str = "test") -> str:
     """The evaluation protocol in words, for the reports."""
-    return (f"Held-out problems: {n_problems} per task-level, k={k} samples at temperature {EVAL_TEMPERATURE:g}, "
-            f"top-p {EVAL_TOP_P:g}.")
+    return (f"Held-out {split} problems: {n_problems} per task-level, k={k} samples at temperature "
+            f"{EVAL_TEMPERATURE:g}, top-p {EVAL_TOP_P:g}.")
 
 
 COLUMNS = [("pass@1", "pass@1"), ("cons@k", "cons@k"), ("format_rate", "format"), ("mean_length", "length"),
@@ -283,6 +286,8 @@ def main(argv=None) -> int:
     parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=EVAL_TOP_P)
     parser.add_argument("--max-new-tokens", type=int_range(1), default=EVAL_MAX_NEW_TOKENS)
     parser.add_argument("--no-hard", action="store_true", help="skip the harder-than-training levels")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="held-out split: validation to choose a setting, test to report")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--json", help="also write the results as JSON to this path")
@@ -297,8 +302,8 @@ def main(argv=None) -> int:
     except (ValueError, CheckpointError) as error:
         return fail(str(error))
     result = evaluate_model(model, tokenizer, tasks, args.n_problems, args.k, args.temperature, args.top_p,
-                            args.max_new_tokens, include_hard=not args.no_hard, seed=args.seed)
-    print(f"{args.ckpt} ({meta.get('stage', '?')}), k={args.k}, temperature {args.temperature}, top-p {args.top_p}")
+                            args.max_new_tokens, include_hard=not args.no_hard, seed=args.seed, split=args.split)
+    print(f"{args.ckpt} ({meta.get('stage', '?')}), {args.split} split, k={args.k}, temperature {args.temperature}, top-p {args.top_p}")
     print(format_table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))

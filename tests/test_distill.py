@@ -224,13 +224,15 @@ def test_distill_validates_its_flags_and_its_student(tmp_path, models, capsys):
 def test_the_teachers_own_evaluation_is_reused_only_when_it_measured_the_same_thing(tmp_path, models):
     import argparse
     (tmp_path / "model.pt").write_bytes((models / "teacher.pt").read_bytes())   # meta stage "r1"
-    settings = {"k": 8, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": 20, "max_new_tokens": 192, "seed": 0}
+    settings = {"k": 8, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": 20, "max_new_tokens": 192, "seed": 0,
+                "split": "test"}
     (tmp_path / "eval.json").write_text(json.dumps({"base": {}, "R1": {"settings": settings, "by_task": {"add": {}},
                                                                        "questions": []}}))
     args = argparse.Namespace(teacher=str(tmp_path / "model.pt"), tasks=("add",))
-    wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192)
+    wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192, split="test")
     assert distill.earlier_teacher_eval(args.teacher, args.tasks, wanted)["settings"] == settings
     assert distill.earlier_teacher_eval(args.teacher, args.tasks, dict(wanted, k=4)) is None
+    assert distill.earlier_teacher_eval(args.teacher, args.tasks, dict(wanted, split="validation")) is None
     assert distill.earlier_teacher_eval(args.teacher, ("add", "mul"), wanted) is None
     (tmp_path / "eval.json").write_text(json.dumps({"R1": {"settings": settings, "by_task": {"add": {}}}}))
     assert distill.earlier_teacher_eval(args.teacher, args.tasks, wanted) is None  # kept no questions: evaluate again

@@ -254,7 +254,7 @@ def test_every_flag_keys_the_sub_stages_that_read_it_or_none(tiny_base, tmp_path
     args = vars(train_r1.parse_args(r1_args(tiny_base, tmp_path)))
     keyed = {flag for flags in train_r1.STAGE_FLAGS.values() for flag in flags}
     assert set(args) - keyed == {"zero", "base", "out_dir", "overwrite", "device", "resume_every", "final_steps",
-                                 "helpful_share", "eval_problems", "eval_k", "eval_max_new_tokens"}
+                                 "helpful_share", "eval_problems", "eval_k", "eval_max_new_tokens", "eval_split"}
     assert keyed <= set(args)  # no stale name
 
 
@@ -289,14 +289,16 @@ def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thin
     model, _, _ = load_checkpoint(tiny_base)
     from r1mini.checkpoint import save_checkpoint
     save_checkpoint(zero / "model.pt", model, {"stage": "zero", "base": str(tiny_base)})
-    settings = {"k": 8, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": 20, "max_new_tokens": 192, "seed": 0}
+    settings = {"k": 8, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": 20, "max_new_tokens": 192, "seed": 0,
+                "split": "test"}
     evals = {name: {"settings": settings, "by_task": {"add": {}, "logic": {}}, "trivial": {}, "nontrivial": {},
                     "questions": []} for name in ("base", "R1-Zero")}
     (zero / "eval.json").write_text(json.dumps(evals))
     args = argparse.Namespace(zero=str(zero / "model.pt"), base=str(tiny_base), tasks=("add", "logic"))
-    wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192)
+    wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192, split="test")
     assert set(train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, wanted)) == {"base", "R1-Zero"}
     assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, dict(wanted, k=4)) == {}  # other settings
+    assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, dict(wanted, split="validation")) == {}  # other split
     (zero / "eval.json").write_text(json.dumps({n: {k: v for k, v in e.items() if k != "trivial"} for n, e in evals.items()}))
     assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, wanted) == {}  # written before the stage table
     (zero / "eval.json").write_text(json.dumps({n: {k: v for k, v in e.items() if k != "questions"} for n, e in evals.items()}))
