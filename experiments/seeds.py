@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from r1mini.evaluate import protocol  # noqa: E402
 from r1mini.flags import SEED, ArgumentParser, fail  # noqa: E402
-from r1mini.intervals import paired_difference  # noqa: E402
+from r1mini.intervals import format_interval, paired_difference  # noqa: E402
 from r1mini.tasks import LANGUAGES  # noqa: E402
 
 # The headline comparisons: (label, earlier model, later model), each model as (its run directory
@@ -64,6 +64,10 @@ COMPARISONS = [
 ]
 RATIO = ("distilled / teacher", ("distill", "teacher"), ("distill", "student + distillation"))
 REQUIRED_RUNS = ("zero", "r1", "distill")   # r1_nolang is there only with --ablation
+MODEL_ROWS = [("base", ("zero", "base")), ("R1-Zero", ("zero", "R1-Zero")), ("R1", ("r1", "R1")),
+              ("R1 without the language reward", ("r1_nolang", "R1")),
+              ("distilled student", ("distill", "student + distillation")), ("RL student", ("distill", "student + RL")),
+              ("on-policy student", ("distill", "student + on-policy distillation"))]
 LANGUAGE_ROWS = [("R1-Zero", ("r1", "R1-Zero")), ("R1", ("r1", "R1")),
                  ("R1 without the language reward", ("r1_nolang", "R1"))]
 
@@ -210,6 +214,21 @@ def comparison_rows(evals: dict[int, dict], seed_dirs: dict[int, Path]) -> list[
     return rows
 
 
+def model_rows(evals: dict[int, dict], seed_dirs: dict[int, Path]) -> list[str]:
+    """Per model, its pass@1 on the training levels on each seed (with that run's interval over
+    questions), then the mean and the range over seeds: the spread a new seed can give."""
+    rows = []
+    for label, where in MODEL_ROWS:
+        present = {seed: result_of(evals[seed], where, seed_dirs[seed])["overall"] for seed in evals if where[0] in evals[seed]}
+        if not present:
+            continue
+        cells = ["–" if seed not in present else format_interval(present[seed]["pass@1"], present[seed].get("pass@1_ci"))
+                 for seed in evals]
+        mean, low_high = spread([overall["pass@1"] for overall in present.values()], sign="")
+        rows.append(f"| {label} | " + " | ".join(cells) + f" | {mean} | {low_high} |")
+    return rows
+
+
 def language_rows(evals: dict[int, dict], seed_dirs: dict[int, Path]) -> list[str]:
     """Per seed, the share of answers that think whose reasoning is entirely in the question's
     language, asked in English / in Chinese (evaluate.py's own_language_rate)."""
@@ -235,7 +254,8 @@ def language_rows(evals: dict[int, dict], seed_dirs: dict[int, Path]) -> list[st
 
 
 def summary(runs_dir: Path, seeds: list[int]) -> str:
-    """summary.md: the headline comparisons per seed, their mean, range and verdict, and R1's language."""
+    """summary.md: the headline comparisons per seed, their mean, range and verdict; each model's
+    pass@1 per seed; and the reasoning's language."""
     seed_dirs = {seed: runs_dir / f"seed{seed}" for seed in seeds}
     evals = {seed: seed_evaluations(seed_dirs[seed], seed) for seed in seeds}
     ablation = any("r1_nolang" in evals[seed] for seed in seeds)
@@ -245,7 +265,8 @@ def summary(runs_dir: Path, seeds: list[int]) -> str:
     columns = " | ".join(f"seed {seed}" for seed in seeds)
     lines = [f"# Seeds: the headline comparisons on {len(seeds)} seed(s)", "",
              f"Command: `{command}` (each seed's runs in {runs_dir}/seedN/).", "",
-             protocol(settings["n_problems_per_level"], settings["k"]) + " The held-out questions are the same "
+             protocol(settings["n_problems_per_level"], settings["k"], settings.get("split", "test"))
+             + " The held-out questions are the same "
              "for every seed; each run evaluates with its own seed.", "",
              "Each seed's cell: the paired difference of pass@1 on the training levels, later model minus earlier "
              "on the same questions, with its 95% bootstrap interval over questions (for that seed's run; the "
@@ -254,6 +275,9 @@ def summary(runs_dir: Path, seeds: list[int]) -> str:
              f"| comparison (pass@1, in-distribution) | {columns} | mean | min to max | verdict |",
              "|---" * (len(seeds) + 4) + "|",
              *comparison_rows(evals, seed_dirs), "",
+             "Each model's pass@1 on the training levels, per seed (with its interval over questions):", "",
+             f"| model | {columns} | mean | min to max |", "|---" * (len(seeds) + 3) + "|",
+             *model_rows(evals, seed_dirs), "",
              "Reasoning entirely in the question's language (answers that think; asked in English / in Chinese):", "",
              f"| model | {columns} | mean |", "|---" * (len(seeds) + 2) + "|",
              *language_rows(evals, seed_dirs)]

@@ -18,7 +18,7 @@ from r1mini.checkpoint import read_checkpoint
 from r1mini.config import PRESETS, default_preset
 from r1mini.corpus import render_prompt
 from r1mini.grpo import AGGREGATIONS, ZERO_STD_GROUPS, GRPOConfig
-from r1mini.tasks import HARD_LEVELS, TASK_NAMES, TRAIN_LEVELS, check_task_level, generate_problem
+from r1mini.tasks import HARD_LEVELS, SPLITS, TASK_NAMES, TRAIN_LEVELS, check_task_level, generate_problem
 from r1mini.tokenizer import get_tokenizer
 
 
@@ -137,7 +137,7 @@ def check_sequence_budget(args) -> None:
     rng, encode = random.Random(0), get_tokenizer().encode  # questions of a level differ little in length
     prompt = max(len(encode(render_prompt(generate_problem(rng, task, level, split).question)))
                  for task in args.tasks for level in TRAIN_LEVELS[task] + HARD_LEVELS[task]
-                 for split in ("train", "test") for _ in range(32))
+                 for split in SPLITS for _ in range(32))
     for flag, budget in (("--max-new-tokens", args.max_new_tokens), ("--eval-max-new-tokens", args.eval_max_new_tokens)):
         if prompt + budget > max_len:
             raise ValueError(f"{flag} {budget} is too large: the longest prompt ({prompt} tokens) + it must fit "

@@ -62,9 +62,13 @@ def write_seed(runs: Path, seed: int) -> None:
         "student + on-policy distillation": fake_result(seed, on_policy)})
 
 
-def row(table: str, label: str) -> list[str]:
-    """The cells of the table row whose first cell is `label`."""
-    for line in table.splitlines():
+def row(table: str, label: str, after: str = "") -> list[str]:
+    """The cells of the table row whose first cell is `label` (the first such row after the line
+    that starts with `after`)."""
+    lines = table.splitlines()
+    if after:
+        lines = lines[next(i for i, line in enumerate(lines) if line.startswith(after)):]
+    for line in lines:
         cells = [c.strip() for c in line.strip("|").split("|")]
         if cells[0] == label:
             return cells
@@ -91,8 +95,13 @@ def test_a_clear_effect_holds_on_all_seeds_and_a_null_one_does_not(tmp_path, cap
     mixed = row(table, "distilled − on-policy student")  # +0.5 on seed 0, −0.25 on seed 1: no effect that holds
     assert mixed[-1] == "2 of 3 seeds exclude 0 (1 above, 1 below)"
     assert row(table, "distilled / teacher (pass@1 ratio)")[1:6] == ["0.750"] * 4 + ["0.750 to 0.750"]
-    assert row(table, "R1")[1:] == ["1.000 / 1.000"] * 3 + ["1.000 / 1.000"]
-    assert row(table, "R1-Zero")[-1] == "0.600 / 0.700"
+    language = "Reasoning entirely"
+    assert row(table, "R1", language)[1:] == ["1.000 / 1.000"] * 3 + ["1.000 / 1.000"]
+    assert row(table, "R1-Zero", language)[-1] == "0.600 / 0.700"
+    # each model's pass@1: per seed, then the mean and the range
+    # (the fake results carry no interval): the base has pass@1 (seed·20 + 3·20) / 320 = (seed + 3) / 16
+    assert row(table, "base")[1:] == ["0.188", "0.250", "0.312", "0.250", "0.188 to 0.312"]
+    assert row(table, "on-policy student")[1:] == ["0.250", "1.000", "0.750", "0.667", "0.250 to 1.000"]
     assert "without the language reward" not in table    # no ablation was run: no row for it
 
 
@@ -105,7 +114,9 @@ def test_the_ablation_row_appears_for_the_seeds_that_ran_it(tmp_path, capsys):
     ablation = row(table, "R1 − R1 without the language reward")
     assert ablation[1].startswith("+0.750 [") and ablation[3] == "–"
     assert ablation[-1] == "holds on all 2 seeds; 1 seed(s) not run"
-    assert row(table, "R1 without the language reward")[1:] == ["0.500 / 0.400", "0.500 / 0.400", "–", "0.500 / 0.400"]
+    assert row(table, "R1 without the language reward", "Reasoning entirely")[1:] == \
+        ["0.500 / 0.400", "0.500 / 0.400", "–", "0.500 / 0.400"]
+    assert row(table, "R1 without the language reward")[1:] == ["0.250", "0.250", "–", "0.250", "0.250 to 0.250"]
     assert "--ablation" in table.splitlines()[2]   # the command that reproduces it
 
 
