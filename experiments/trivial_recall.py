@@ -1,13 +1,13 @@
 """Trivial questions R1 was taught against those it never saw: where its direct answers fail.
 
 R1 answers trivial questions directly (an empty think, R1 v1 §2.3.3's "hello"), as the R1 issue asks:
-at most a third of R1-Zero's length, accuracy not lower. The held-out trivial level (7 sums, 9
-products, 3 logic questions that the train/test split keeps out of every training stage) must be
+at most a third of R1-Zero's length, accuracy not lower. The held-out trivial level (5 sums, 7
+products, 1 logic question of the test split, which no training stage sees; nor their commuted twins) must be
 *recalled* from facts the model only ever saw inside column steps ("ones: 7*7=49, ..."), and a
 direct answer cannot do that reliably; R1-Zero works them out instead, at three times the length.
 This script shows the difference by sampling each checkpoint on both sets:
 
-  taught     every distinct training-split trivial question (173 of the 192), once each, in the
+  taught     every distinct training-split trivial question (149 of the 192), once each, in the
              phrasing and language its draw gives: what R1's non-reasoning data taught it
   held out   the evaluation's trivial questions (evaluate.py: 20 draws per task of the test split)
 
