@@ -87,7 +87,7 @@ def split_key(task: str, expression: str) -> str:
     """The question with its symmetries taken out, so that twins fall on the same side of the split:
     "384+57" and "57+384" are one fact, as are "3*7" and "7*3", and "F and T" and "T and F" (the
     first two values of a logic chain commute under and/or/xor). Without it a held-out sum's
-    commuted twin would be a training question nine times in ten."""
+    commuted twin would be a training question eight times in ten."""
     if task in ("add", "mul"):
         sign = "+" if task == "add" else "*"
         a, b = sorted(expression.split(sign), key=int)
