@@ -40,15 +40,14 @@ from r1mini.intervals import bootstrap_interval, format_interval
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
                             language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.sampler import generate
-from r1mini.tasks import (HARD_LEVELS, LANGUAGES, TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, eval_problems,
-                          normalize_answer)
+from r1mini.tasks import (HARD_LEVELS, HELD_OUT_SPLITS, LANGUAGES, TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem,
+                          eval_problems, normalize_answer)
 
 # The evaluation protocol, in one place (R1 v1 §3): k samples per question at this temperature and
 # top-p, each answer at most this many tokens (a clean 4-digit product's solution is ~150).
 EVAL_TEMPERATURE = 0.6
 EVAL_TOP_P = 0.95
 EVAL_MAX_NEW_TOKENS = 192
-EVAL_SPLITS = ("test", "validation")  # held-out splits (tasks.split_of): test is reported, validation chooses
 
 REFLECTION = re.compile(r"\b(?:wait|check|verify)\b|等等|检查|验证", re.IGNORECASE)
 # one *computed* step of any task, in either language — an operation with its result, so a think
@@ -236,7 +235,7 @@ def add_eval_args(parser: ArgumentParser) -> None:
     g.add_argument("--eval-k", type=int_range(1, 256), default=8, help="samples per held-out problem")
     g.add_argument("--eval-max-new-tokens", type=int_range(1), default=EVAL_MAX_NEW_TOKENS,
                    help="answer budget of the evaluations")
-    g.add_argument("--eval-split", choices=EVAL_SPLITS, default="test",
+    g.add_argument("--eval-split", choices=HELD_OUT_SPLITS, default="test",
                    help="held-out split of the final evaluation: validation when the run chooses a default")
 
 
@@ -287,7 +286,7 @@ def main(argv=None) -> int:
     parser.add_argument("--top-p", type=float_range(0, 1, low_open=True), default=EVAL_TOP_P)
     parser.add_argument("--max-new-tokens", type=int_range(1), default=EVAL_MAX_NEW_TOKENS)
     parser.add_argument("--no-hard", action="store_true", help="skip the harder-than-training levels")
-    parser.add_argument("--split", choices=EVAL_SPLITS, default="test",
+    parser.add_argument("--split", choices=HELD_OUT_SPLITS, default="test",
                         help="held-out split: validation to choose a setting, test to report")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")

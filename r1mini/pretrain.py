@@ -75,7 +75,7 @@ def build_base(out_dir="runs/base", preset: str | None = None, device="auto", st
             (run.dir / "report.md").write_text(
                 f"# Base model\n\n{preset} preset, {cfg.steps} steps ({cfg.optimizer}, {cfg.schedule} schedule), "
                 f"{minutes:.1f} min on {device}.\n"
-                f"Held-out test-split evaluation: k={result['settings']['k']} samples, temperature {EVAL_TEMPERATURE:g}, top-p {EVAL_TOP_P:g}.\n\n{table}\n")
+                f"Held-out {result['settings']['split']}-split evaluation: k={result['settings']['k']} samples, temperature {EVAL_TEMPERATURE:g}, top-p {EVAL_TOP_P:g}.\n\n{table}\n")
             print(table)
         run.finish()
     print(f"[base] wrote {run.model}")

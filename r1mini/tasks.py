@@ -47,6 +47,7 @@ EVAL_PHRASINGS = ("bare", "zh", "en", "zh")  # held-out problems: half Chinese, 
 # Three splits, by a hash of the question's commutation-free key: of ten buckets one is the test split
 # (reported only), one the validation split (every choice of a default), eight are for training.
 SPLITS = ("train", "validation", "test")
+HELD_OUT_SPLITS = ("test", "validation")  # what evaluations draw from: test is reported, validation chooses
 SPLIT_BUCKETS = 10
 TEST_BUCKET, VALIDATION_BUCKET = 0, 1
 # The hash's salt. A new one draws a new test set, so that the questions on which earlier defaults
@@ -176,8 +177,8 @@ def eval_problems(task: str, level: int, n: int, split: str = "test", seed: int 
     when the level has fewer: add-1 has 100 questions in all, mul-1 80, logic-1 12), phrased in turn
     as EVAL_PHRASINGS says. The seed is fixed: every model and every pipeline seed is measured on the
     same questions, so two models can be compared paired."""
-    if split == "train":
-        raise ValueError("evaluation problems come from the validation or the test split, not train")
+    if split not in HELD_OUT_SPLITS:
+        raise ValueError(f"evaluation problems come from the validation or the test split, not {split!r}")
     rng, seen, problems = random.Random(f"{seed}-{task}-{level}"), set(), []
     for _ in range(50 * n):
         problem = generate_problem(rng, task, level, split=split)

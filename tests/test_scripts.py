@@ -4,6 +4,7 @@ reject bad flags with a one-line message (exit 2, no traceback)."""
 import functools
 import json
 import os
+from collections import Counter
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from r1mini.checkpoint import load_checkpoint
 from r1mini.report import window_mean
 from r1mini.rundir import read_jsonl
 from r1mini.sft import SFTConfig
+from r1mini.tasks import eval_problems
 
 MICRO_ZERO = ["--preset", "tiny", "--base-steps", "3", "--steps", "4", "--tasks", "add,logic",
               "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "12", "--eval-problems", "1",
@@ -237,8 +239,6 @@ def test_evaluate_cli_writes_json(tmp_path, base_ckpt, capsys):
     assert list(result["by_level"]) == ["logic-1", "logic-2", "logic-3", "logic-4"]  # the trivial level too
     # a bare or English and a Chinese problem per level, where the level has two test questions
     # (logic-1 has one, so its "bare" question)
-    from collections import Counter
-    from r1mini.tasks import eval_problems
     asked = Counter(p.language for level in (1, 2, 3, 4) for p in eval_problems("logic", level, 2))
     assert asked == {"en": 4, "zh": 3}
     for language in ("en", "zh"):
