@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from r1mini.checkpoint import load_checkpoint
-from r1mini.evaluate import evaluate_model
+from r1mini.evaluate import evaluate_model, is_current
 from r1mini.parallel import side_by_side
 
 
@@ -21,14 +21,14 @@ def file_fingerprint(path) -> str:
 
 
 def _evaluation_cache(checkpoint, tasks, settings: dict, cache_dir) -> tuple[Path, dict, dict | None]:
-    """(cache file, what it must have measured, its result if it did). A result cached before results
-    kept their questions is stale: evaluated again, it gives the same numbers (on the same machine and
-    thread count) plus what the report's intervals and paired differences need; reused, the report
-    would lack them."""
+    """(cache file, what it must have measured, its result if it did). A result cached by an older
+    version (before results kept their questions, or read the reasoning) is stale: evaluated again,
+    it gives the same numbers (on the same machine and thread count) plus what the report needs;
+    reused, the report would lack them."""
     wanted = {"tasks": list(tasks), **settings}
     path = Path(cache_dir) / f"{file_fingerprint(checkpoint)}.json"
     cached = json.loads(path.read_text()) if path.exists() else {}
-    fresh = cached.get("wanted") == wanted and "questions" in cached["result"]
+    fresh = cached.get("wanted") == wanted and is_current(cached["result"])
     return path, wanted, cached["result"] if fresh else None
 
 

@@ -11,7 +11,10 @@ question's outcome so that two models on the same questions can be compared pair
 
 Besides accuracy it measures what the paper's plots show about *how* the model answers: response
 length, share of responses that reason step by step (vs. answer directly) and the accuracy of
-each style, the rate of reflection phrases ("wait", "check", "等等", …), the format rate, and the
+each style, the rate of reflection phrases ("wait", "check", "等等", …) and, apart, of template
+self-checks ("Let me check ... Yes.") and of genuine corrections (a wrong step, "wait", the step redone
+right: reasoning_steps.py), the agreement rate (the think's conclusion, R1's summary and the <answer>
+state the same number, over responses that state it more than once), the format rate, and the
 reasoning's language measured against the *question's* language (asked in English or Chinese, half
 each): consistency, the share reasoning only in it, mixing. "overall" covers the training levels;
 "hard" the harder-than-training levels (generalisation); "by_language" the training levels per
@@ -37,6 +40,7 @@ from r1mini.config import pick_device
 from r1mini.corpus import render_prompt
 from r1mini.flags import SEED, ArgumentParser, check_writable, fail, float_range, int_range, parse_tasks
 from r1mini.intervals import bootstrap_interval, format_interval
+from r1mini.reasoning_steps import agreement, read_reasoning
 from r1mini.rewards import (accuracy_reward, extract_answer, format_reward, language_consistency,
                             language_word_counts, reasoning_text, summary_text, thinks)
 from r1mini.sampler import generate
@@ -57,9 +61,10 @@ REASONING_STEP = re.compile(r"\d(?:\s*(?:[+*]|加|乘)\s*\d+)+\s*(?:=|得)\s*\d"
                             r"|\b[TF] (?:and|or|xor|与|或|异或) [TF] (?:is|得) [TF]\b")
 
 
-def response_metrics(completion: str, answer: str, language: str = "en") -> dict:
-    """Everything we measure about one sampled response to a question asked in `language`."""
+def response_metrics(completion: str, answer: str, language: str, task: str) -> dict:
+    """Everything we measure about one sampled response to a `task` question asked in `language`."""
     reasoning = reasoning_text(completion)
+    reading = read_reasoning(task, reasoning)
     words = language_word_counts(reasoning)
     # An answer with an empty think (R1's answer to a trivial question) has no reasoning language:
     # it is left out of the language rates rather than counted as the wrong language.
@@ -70,6 +75,9 @@ def response_metrics(completion: str, answer: str, language: str = "en") -> dict
         "summary": float(bool(summary_text(completion))),   # R1's summary for the reader is present
         "reasoned": float(bool(REASONING_STEP.search(reasoning))),
         "reflection": float(bool(REFLECTION.search(reasoning))),
+        "template_check": float(reading.template_checks > 0),        # "Let me check ... Yes."
+        "genuine_correction": float(reading.genuine_corrections > 0),  # a wrong step, "wait", redone right
+        "agreement": agreement(completion, task),  # think's conclusion, summary and answer state one number
         "language_consistency": consistency,
         "own_language": None if consistency is None else float(consistency == 1.0),  # every word in the question's language
         "mixed": float(words["en"] > 0 and words["zh"] > 0),
@@ -124,6 +132,9 @@ def summarize(records: list[dict], k: int) -> dict:
         "reasoned_accuracy": _mean(r["correct"] for r in reasoned),
         "direct_accuracy": _mean(r["correct"] for r in direct),
         "reflection_rate": _mean(r["reflection"] for r in records),
+        "template_check_rate": _mean(r["template_check"] for r in records),
+        "correction_rate": _mean(r["genuine_correction"] for r in records),
+        "agreement_rate": _mean(r["agreement"] for r in records if r["agreement"] is not None),
         "language_consistency": _mean(r["language_consistency"] for r in records if r["language_consistency"] is not None),
         "own_language_rate": _mean(r["own_language"] for r in records if r["own_language"] is not None),
         "mixing_rate": _mean(r["mixed"] for r in records),
@@ -178,7 +189,7 @@ def sample_responses(model, tokenizer, problems: list[Problem], k: int, temperat
             completion = tokenizer.decode(tokens)
             records.append({"task": problem.task, "level": problem.level, "question": problem.question,
                             "language": problem.language, "reference": problem.answer, "completion": completion,
-                            "length": len(tokens), **response_metrics(completion, problem.answer, problem.language)})
+                            "length": len(tokens), **response_metrics(completion, problem.answer, problem.language, problem.task)})
     return records
 
 
@@ -221,11 +232,18 @@ def evaluate_model(model, tokenizer, tasks=TASK_NAMES, n_problems: int = 20, k: 
 
 def measures_the_same(result: dict, tasks, n_problems: int, k: int, seed: int, max_new_tokens: int, split: str) -> bool:
     """Whether an earlier evaluate_model result (from an eval.json) used these tasks, split and settings,
-    at the standard temperature and top-p, and kept its questions (which the paired differences need):
-    then evaluating the same checkpoint again repeats it."""
+    at the standard temperature and top-p, and `is_current`: then evaluating the same checkpoint again
+    repeats it."""
     return result.get("settings") == {"k": k, "temperature": EVAL_TEMPERATURE, "top_p": EVAL_TOP_P, "n_problems_per_level": n_problems,
                                       "max_new_tokens": max_new_tokens, "seed": seed, "split": split} \
-        and list(result.get("by_task", {})) == list(tasks) and "questions" in result
+        and list(result.get("by_task", {})) == list(tasks) and is_current(result)
+
+
+def is_current(result: dict) -> bool:
+    """Whether an earlier result has what this version measures: each question's outcome (for the
+    paired differences) and the reading of the reasoning (template checks, genuine corrections,
+    agreement). An older one is evaluated again rather than shown with rows missing."""
+    return "questions" in result and "agreement_rate" in result.get("overall", {})
 
 
 def add_eval_args(parser: ArgumentParser) -> None:
@@ -247,7 +265,8 @@ def protocol(n_problems: int, k: int, split: str = "test") -> str:
 
 COLUMNS = [("pass@1", "pass@1"), ("cons@k", "cons@k"), ("format_rate", "format"), ("mean_length", "length"),
            ("reasoned_rate", "reasoned"), ("reasoned_accuracy", "acc|reasoned"), ("direct_accuracy", "acc|direct"),
-           ("reflection_rate", "reflect"), ("mixing_rate", "lang-mix"), ("own_language_rate", "own-lang")]
+           ("reflection_rate", "reflect"), ("template_check_rate", "tmpl-check"), ("correction_rate", "corrects"),
+           ("agreement_rate", "agree"), ("mixing_rate", "lang-mix"), ("own_language_rate", "own-lang")]
 
 
 def _cell(summary: dict, key: str) -> str:

@@ -81,7 +81,8 @@ def report_card(title: str, evals: dict[str, dict], metrics: list[dict], setting
     row = lambda label, summary_of, key: (label, [cell(summary_of(evals[n]), key) for n in names])  # noqa: E731
     rows = [row(f"{key} (in-distribution)", lambda e: e["overall"], key)
             for key in ("pass@1", "cons@k", "pass@k", "mean_length", "reasoned_rate", "reasoned_accuracy",
-                        "direct_accuracy", "reflection_rate", "mixing_rate", "language_consistency", "format_rate")]
+                        "direct_accuracy", "reflection_rate", "template_check_rate", "correction_rate",
+                        "agreement_rate", "mixing_rate", "language_consistency", "format_rate")]
     rows += [row(f"{key} (harder than training)", lambda e: e["hard"], key)
              for key in ("pass@1", "cons@k", "reasoned_rate")]
     rows += [row(f"{key} (asked in {lang})", lambda e, lang=lang: e["by_language"][lang], key)
@@ -107,6 +108,9 @@ def stage_table(evals: dict[str, dict], data_counts: dict[str, dict], settings: 
             *[(f"reasoning entirely in the question's language (asked in {lang}; answers that think)", ("by_language", lang), "own_language_rate")
               for lang in evals[names[0]]["by_language"]],
             ("language-mixing rate", "overall", "mixing_rate"), ("reflection-phrase rate", "overall", "reflection_rate"),
+            ("... of which template self-checks (\"Let me check ... Yes.\")", "overall", "template_check_rate"),
+            ("... of which genuine corrections (a wrong step, \"wait\", redone right)", "overall", "correction_rate"),
+            ("agreement: think's conclusion, summary and answer state one number", "overall", "agreement_rate"),
             ("readable format: summary present (non-trivial questions)", "nontrivial", "summary_rate"),
             ("trivial questions: pass@1", "trivial", "pass@1"), ("trivial questions: mean length", "trivial", "mean_length")]
     pick = lambda e, where: e[where[0]][where[1]] if isinstance(where, tuple) else e[where]  # noqa: E731

@@ -40,7 +40,8 @@ def test_majority_answer_votes_ties_and_missing_answers():
 
 def record(question, reference, answer, correct, **extra):
     base = {"question": question, "reference": reference, "answer": answer, "correct": correct, "length": 10,
-            "format": 1.0, "reasoned": 1.0, "reflection": 0.0, "language_consistency": 1.0, "mixed": 0.0,
+            "format": 1.0, "reasoned": 1.0, "reflection": 0.0, "template_check": 0.0, "genuine_correction": 0.0,
+            "agreement": None, "language_consistency": 1.0, "mixed": 0.0,
             "own_language": 1.0, "language": "en", "summary": 0.0}
     return {**base, **extra}
 
@@ -69,20 +70,37 @@ def test_response_metrics_reasoned_needs_a_computed_step():
     problem = Problem("add", 2, "12+34", "46")
     import random
     reasoning, answer = write_solution(problem, random.Random(0), ("en",))
-    worked = response_metrics(render_completion(reasoning, answer), "46")
+    worked = response_metrics(render_completion(reasoning, answer), "46", "en", "add")
     assert worked["reasoned"] == 1.0 and worked["correct"] == 1.0 and worked["answer"] == "46"
     for think in ("12+34", "12 + 34", "I know this one.", "T and F", "46"):
-        metrics = response_metrics(render_completion(think, "46"), "46")
+        metrics = response_metrics(render_completion(think, "46"), "46", "en", "add")
         assert metrics["reasoned"] == 0.0, think
     for step in ("2+4+0=06", "2加4加0得06", "7*6=42, +0=42", "7乘6得42", "T and F is F", "T 与 F 得 F"):
-        assert response_metrics(render_completion(step, "46"), "46")["reasoned"] == 1.0, step
+        assert response_metrics(render_completion(step, "46"), "46", "en", "add")["reasoned"] == 1.0, step
 
 
 def test_response_metrics_reflection_and_mixing():
-    metrics = response_metrics(render_completion("2+4+0=07. Wait, 2+4+0 is 6, not 7. 所以答案是46。", "46"), "46")
+    metrics = response_metrics(render_completion("2+4+0=07. Wait, 2+4+0 is 6, not 7. 所以答案是46。", "46"), "46", "en", "add")
     assert metrics["reflection"] == 1.0 and metrics["mixed"] == 1.0
-    plain = response_metrics(render_completion("2+4+0=06, write 6 carry 0.", "46"), "46")
+    # a "wait" without a step redone is a reflection phrase, not a genuine correction
+    assert metrics["genuine_correction"] == 0.0 and metrics["template_check"] == 0.0
+    plain = response_metrics(render_completion("2+4+0=06, write 6 carry 0.", "46"), "46", "en", "add")
     assert plain["reflection"] == 0.0 and plain["mixed"] == 0.0
+
+
+def test_response_metrics_tell_template_checks_from_genuine_corrections_and_read_agreement():
+    problem = Problem("add", 3, "57+384", "441")
+    import random
+    caught = render_completion(*write_solution(problem, random.Random(3), ("en",), slip=True, corrected=True))
+    checked = render_completion(*write_solution(problem, random.Random(3), ("en",), self_check=True))
+    got = {name: response_metrics(c, "441", "en", "add") for name, c in (("caught", caught), ("checked", checked))}
+    assert (got["caught"]["genuine_correction"], got["caught"]["template_check"]) == (1.0, 0.0)
+    assert (got["checked"]["genuine_correction"], got["checked"]["template_check"]) == (0.0, 1.0)
+    assert got["caught"]["reflection"] == got["checked"]["reflection"] == 1.0  # the phrase rate counts both
+    assert got["checked"]["agreement"] == 1.0
+    disagrees = checked.replace("So the answer is 441.", "So the answer is 442.")
+    assert response_metrics(disagrees, "441", "en", "add")["agreement"] == 0.0
+    assert response_metrics(render_completion("", "441"), "441", "en", "add")["agreement"] is None  # stated once
 
 
 EN_STEPS = "2+4+0=06, write 6 carry 0. 1+3+0=04, write 4 carry 0. So the answer is 46."
@@ -95,7 +113,7 @@ def test_response_metrics_measure_the_question_language():
             (EN_STEPS, "en", 1.0, 1.0, 0.0), (ZH_STEPS, "zh", 1.0, 1.0, 0.0),
             (EN_STEPS, "zh", 0.0, 0.0, 0.0), (ZH_STEPS, "en", 0.0, 0.0, 0.0),
             (MIXED_STEPS, "en", 2 / 12, 0.0, 1.0), (MIXED_STEPS, "zh", 10 / 12, 0.0, 1.0)]:
-        metrics = response_metrics(render_completion(steps, "46"), "46", language)
+        metrics = response_metrics(render_completion(steps, "46"), "46", language, "add")
         assert metrics["language_consistency"] == pytest.approx(consistency), (steps, language)
         assert (metrics["own_language"], metrics["mixed"]) == (own, mixed), (steps, language)
 
@@ -104,7 +122,7 @@ def test_by_language_summarises_each_question_language_against_itself():
     def answered(question, language, steps, answer):
         completion = render_completion(steps, answer)
         return {"question": question, "language": language, "reference": "46", "length": 30,
-                **response_metrics(completion, "46", language)}
+                **response_metrics(completion, "46", language, "add")}
     records = ([answered("12+34", "en", EN_STEPS, "46")] * 2                       # English, in English
                + [answered("What is 13+33?", "en", ZH_STEPS, "46")] * 2            # English, in Chinese
                + [answered("12+34等于多少？", "zh", ZH_STEPS, "46")] * 2           # Chinese, in Chinese

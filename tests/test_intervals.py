@@ -72,7 +72,8 @@ def test_no_difference_includes_zero():
 
 def record(question, reference, answer, correct):
     return {"question": question, "reference": reference, "answer": answer, "correct": correct, "length": 10,
-            "format": 1.0, "reasoned": 1.0, "reflection": 0.0, "language_consistency": 1.0, "mixed": 0.0,
+            "format": 1.0, "reasoned": 1.0, "reflection": 0.0, "template_check": 0.0, "genuine_correction": 0.0,
+            "agreement": None, "language_consistency": 1.0, "mixed": 0.0,
             "own_language": 1.0, "language": "en", "summary": 0.0}
 
 
@@ -162,7 +163,7 @@ def test_tables_show_intervals_and_render_old_results_without(monkeypatch):
     assert "| R1 − R1-Zero | – | – | – |" in stages and "| pass@1 (in-distribution) | " in stages
 
 
-def test_a_cached_evaluation_without_its_questions_is_evaluated_again(tmp_path):
+def test_a_cached_evaluation_from_an_older_version_is_evaluated_again(tmp_path):
     checkpoint = tmp_path / "model.pt"
     checkpoint.write_bytes(b"weights")
     settings = {"n_problems": 2, "k": 2}
@@ -172,4 +173,7 @@ def test_a_cached_evaluation_without_its_questions_is_evaluated_again(tmp_path):
     cache.write_text(json.dumps({"wanted": wanted, "result": {"overall": {}}}))
     assert _evaluation_cache(checkpoint, ["logic"], settings, tmp_path / "evals")[2] is None
     cache.write_text(json.dumps({"wanted": wanted, "result": {"overall": {}, "questions": []}}))
-    assert _evaluation_cache(checkpoint, ["logic"], settings, tmp_path / "evals")[2] == {"overall": {}, "questions": []}
+    assert _evaluation_cache(checkpoint, ["logic"], settings, tmp_path / "evals")[2] is None  # the reasoning not read
+    current = {"overall": {"agreement_rate": 1.0}, "questions": []}
+    cache.write_text(json.dumps({"wanted": wanted, "result": current}))
+    assert _evaluation_cache(checkpoint, ["logic"], settings, tmp_path / "evals")[2] == current
