@@ -3,13 +3,14 @@
 R1-Zero reasons well but writes for nobody: it mixes languages, has no summary, and works every
 question out at length, even 3+4. R1 repairs that in four stages, each measured against the last:
 
-  1. cold start → Dev1        sample R1-Zero (T = 1), keep verified and readable answers, rewrite
-                              them into the question's language with a self-check and a summary,
-                              SFT the *base* on them
+  1. cold start → Dev1        sample R1-Zero (T = 1), keep answers whose final answer is right and
+                              that read cleanly, rewrite R1-Zero's own steps into the question's
+                              language with a self-check and a summary, SFT the *base* on them
   2. reasoning RL → Dev2      GRPO from Dev1: accuracy + format + language consistency
-  3. rejection sampling → Dev3  sample Dev2, keep right, complete, non-repetitive, language-consistent
+  3. rejection sampling → Dev3  sample Dev2, keep right, complete, readable, language-consistent
                               answers (--sound-checks: and a self-check of their own steps); add trivial
-                              questions answered with an empty think (the paper's "hello"); SFT the *base* again
+                              questions, answered with an empty think (the paper's "hello") where Dev2
+                              knows the fact, worked out where it does not; SFT the *base* again
   4. all-scenario RL → R1     GRPO from Dev3 over every training level; on trivial questions a
                               "right and brief" rule, switched on only for the last part
 
@@ -46,8 +47,8 @@ from r1mini.eval_cache import cached_evaluations, file_fingerprint
 from r1mini.evaluate import add_eval_args, measures_the_same, protocol
 from r1mini.flags import (ArgumentParser, add_grpo_args, add_stage_args, check_sequence_budget, fail, float_range,
                           grpo_config, int_range, parse_tasks)
-from r1mini.r1_data import (cold_start_example, deduplicate, encode_examples, filter_answers, helpfulness_rule,
-                            non_reasoning_example, r1_rewards)
+from r1mini.r1_data import (adaptive_trivial_example, cold_start_example, deduplicate, direct_answers_right,
+                            encode_examples, filter_answers, helpfulness_rule, non_reasoning_example, r1_rewards)
 from r1mini.report import plot_run, stage_table
 from r1mini.rl_loop import train_grpo
 from r1mini.rundir import RunDir
@@ -93,6 +94,9 @@ def parse_args(argv=None):
                         "stating the answer, and a stop (r1_data.concludes_soundly)")
     g.add_argument("--non-reasoning-share", type=float_range(0, 0.9), default=0.25,
                    help="share of the SFT set that is trivial questions answered directly (paper: 200k of 800k)")
+    g.add_argument("--direct-probe-samples", type=int_range(0, 64), default=4,
+                   help="a trivial question is answered directly in the SFT data only if Dev2 gets all of this many "
+                        "direct answers right (at T = 1), else worked out; 0: every one directly")
     g.add_argument("--rejection-steps", type=int_range(1), default=500,
                    help="SFT steps of the base on the kept data (the paper: 2 epochs of 800k; a few epochs here)")
     add_eval_args(p)
@@ -165,10 +169,12 @@ def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
         problems = training_problems(args, args.rejection_prompts, "rejection", include_trivial=False)
         answers = sample_answers(policy, tokenizer, problems, args.rejection_samples, args.temperature, args)
         kept, counts = filter_answers(answers, per_question=args.rejection_keep, sound_checks=args.sound_checks)
-        # Non-reasoning data (the paper: ~200k of 800k): trivial questions answered without working.
+        # Non-reasoning data (the paper: ~200k of 800k): trivial questions, answered directly only where
+        # Dev2 knows the fact (every direct answer right), else with Dev2's own worked answer.
         n_trivial = round(len(kept) * args.non_reasoning_share / (1 - args.non_reasoning_share))
-        trivial = [(p, non_reasoning_example(p)) for p in training_problems(args, n_trivial, "trivial", only_trivial=True)]
-        write_data(stage, "rejection", kept + trivial, {**counts, "non-reasoning examples": len(trivial)})
+        trivial, kinds = trivial_examples(args, policy, tokenizer, training_problems(args, n_trivial, "trivial", only_trivial=True))
+        write_data(stage, "rejection", kept + trivial, {**counts, "non-reasoning examples": len(trivial),
+                                                        **{f"non-reasoning: {k}": v for k, v in sorted(kinds.items())}})
         if not kept:
             raise CheckpointError("Dev2 gave no answer that passes rejection sampling; train it longer")
         data = encode_examples(tokenizer, kept + trivial)
@@ -176,6 +182,26 @@ def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
               f"({args.rejection_steps * args.sft_batch_size / len(data):.1f} epochs)")
         return sft_from_base(args, stage, data, args.rejection_steps, "rejection-sampling SFT")
     return sub_stage(args, run, "dev3", build)
+
+
+def trivial_examples(args, policy, tokenizer, problems) -> tuple[list, Counter]:
+    """The non-reasoning data (r1_data.adaptive_trivial_example): a direct answer where all of Dev2's
+    --direct-probe-samples direct answers to the question are right, else a worked answer of Dev2's
+    own; --direct-probe-samples 0 answers every trivial question directly (the rule before)."""
+    k = args.direct_probe_samples
+    if k == 0:
+        return [(p, non_reasoning_example(p)) for p in problems], Counter(direct=len(problems))
+    right = direct_answers_right(policy, tokenizer, problems, k, 1.0, args.seed)
+    unsure = [p for p, n_right in zip(problems, right) if n_right < k]
+    worked = iter(sample_answers(policy, tokenizer, unsure, 2, args.temperature, args))
+    examples, kinds = [], Counter()
+    for problem, n_right in zip(problems, right):
+        answers = [] if n_right == k else [next(worked)[1] for _ in range(2)]
+        completion, kind = adaptive_trivial_example(problem, n_right, k, answers)
+        kinds[kind] += 1
+        if completion:
+            examples.append((problem, completion))
+    return examples, kinds
 
 
 def final_rl(args, dev3: Path, run: RunDir) -> None:
@@ -205,7 +231,7 @@ RL_FLAGS = ("prompts_per_step", "group_size", "lr", "kl_coef", "clip_eps", "clip
 STAGE_FLAGS = {"dev1": COLD_START_FLAGS,
                "dev2": (*COLD_START_FLAGS, *RL_FLAGS, "reasoning_steps"),
                "dev3": (*COLD_START_FLAGS, *RL_FLAGS, "reasoning_steps", "rejection_prompts", "rejection_samples",
-                        "rejection_keep", "sound_checks", "non_reasoning_share", "rejection_steps")}
+                        "rejection_keep", "sound_checks", "non_reasoning_share", "direct_probe_samples", "rejection_steps")}
 
 
 def sub_stage(args, run: RunDir, name: str, build) -> Path:

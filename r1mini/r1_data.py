@@ -1,10 +1,11 @@
 """The data of R1's two supervised stages, and the rule standing in for its helpfulness reward model
 (DeepSeek-R1 v1 §2.3; v2 supplement B.3-B.5). train_r1.py calls these in the paper's order:
 
-  1. cold start       `cold_start_example`: keep an R1-Zero answer only if it is verified right and
-                      readable (every step parsed, each column worked exactly once, one language),
-                      then rewrite it for a reader: the reasoning in the *question's* language, a
-                      self-check, and a summary after </think>;
+  1. cold start       `cold_start_example`: keep an R1-Zero answer only if its final answer is right
+                      and it is readable (every sentence a template's, each column once, in order,
+                      its conclusion the answer), then rewrite R1-Zero's own steps for a reader: in
+                      the *question's* language, a caught slip kept, a template self-check, and a
+                      summary after </think>;
   2. reasoning RL     `r1_rewards`: accuracy + readable format + language consistency (GRPO, grpo.py);
   3. rejection        `rejection_reason`: keep Dev2's answers that are right, complete (readable
      sampling         format), not repetitive and entirely in the question's language (optionally
@@ -16,40 +17,27 @@
 Both sampling stages, and distillation's teacher data (distill.py), draw their questions with
 `training_problems`, sample with `sample_answers` and cap repeats with `deduplicate`.
 
-The paper rewrote R1-Zero's outputs with DeepSeek-V3 and human annotators; our reasoning is
-templated, so a rule can do it: parse the steps (`parse_reasoning`), check them against the school
-algorithm, and render the same steps again with tasks.py's templates in the target language.
+The paper rewrote R1-Zero's outputs with DeepSeek-V3 and human annotators, and filtered on the final
+answer and readability, not on each step. Our reasoning is templated, so a rule can do both: read the
+steps back (reasoning_steps.py), check that they read in order, and render the same steps again with
+tasks.py's templates in the target language.
 """
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter
+
+import torch
 
 from r1mini.corpus import render_completion, render_prompt
 from r1mini.evaluate import sample_responses
+from r1mini.reasoning_steps import (CHECK_OPENINGS, FINAL, Reading, concludes_right, parse_reasoning, read_reasoning,
+                                    reads_in_order, sentences)
 from r1mini.rewards import (END_OF_TEXT, accuracy_reward, format_reward, language_consistency, language_reward,
-                            language_word_counts, reasoning_text, summary_text, thinks)
-from r1mini.tasks import (CHECK_TEXT, FINAL_TEXT, LOGIC_OPS_ZH, STEP_TEXT, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, _render,
-                          generate_problem, trace, verify, write_spelled_operands)
-
-# One regex per step template of tasks.STEP_TEXT (either language), place name optional: R1-Zero
-# may drop it. The named groups are the trace fields that decide whether a step is right.
-_PLACE = r"(?:[a-z-]+: |[\u4e00-\u9fff]+位：)?"
-STEP_PATTERNS = {
-    "add": [re.compile(_PLACE + r"(?P<a>\d)\+(?P<b>\d)\+(?P<c>\d)=(?P<s>\d+), write (?P<d>\d) carry (?P<carry>\d)\."),
-            re.compile(_PLACE + r"(?P<a>\d)加(?P<b>\d)加(?P<c>\d)得(?P<s>\d+)，写(?P<d>\d)进(?P<carry>\d)。")],
-    "mul": [re.compile(_PLACE + r"(?P<a>\d)\*(?P<m>\d)=(?P<p>\d+), \+(?P<c>\d)=(?P<s>\d+), write (?P<d>\d) carry (?P<carry>\d)\."),
-            re.compile(_PLACE + r"(?P<a>\d)乘(?P<m>\d)得(?P<p>\d+)，加(?P<c>\d)得(?P<s>\d+)，写(?P<d>\d)进(?P<carry>\d)。")],
-    "logic": [re.compile(r"(?P<x>[TF]) (?P<op>and|or|xor) (?P<y>[TF]) is (?P<s>[TF])\."),
-              re.compile(r"(?P<x>[TF]) (?P<op>与|或|异或) (?P<y>[TF]) 得 (?P<s>[TF])。")],
-}
-_OPS_FROM_ZH = {zh: en for en, zh in LOGIC_OPS_ZH.items()}
-_SENTENCE_END = re.compile(r"(?<=[.。])\s*")
-_CHECK_OR_WAIT = re.compile(r"^(?:Let me check|检查一下|Wait|等等)|^(?:Yes\.|对。)$")
-_SPELLED = re.compile(r"^(?:[a-z -]+ \d)+ (?:plus|times) .*\.$|^(?:[\u4e00-\u9fff]+位\d)+[加乘].*。$")
-CHECK_OPENINGS = ("Let me check", "检查一下")  # how tasks.CHECK_TEXT's self-check starts, per language
-_FINAL = re.compile(r"^(?:So the answer is (?P<en>\S+)\.|所以答案是(?P<zh>\S+)。)$")
+                            reasoning_text, summary_text, thinks)
+from r1mini.sampler import generate
+from r1mini.tasks import (CHECK_TEXT, CORRECTION_TEXT, FINAL_TEXT, STEP_TEXT, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem,
+                          _render, generate_problem, trace, verify, write_spelled_operands)
 
 # The summary after </think> is the conclusion line again, for the reader: a model this small copies a
 # sentence it already writes reliably, while a new sentence ("Summary: 57+384 = 441.", spelled letter
@@ -57,48 +45,16 @@ _FINAL = re.compile(r"^(?:So the answer is (?P<en>\S+)\.|所以答案是(?P<zh>\
 SUMMARY_TEXT = FINAL_TEXT
 
 
-def sentences(reasoning: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(reasoning.strip()) if s]
-
-
-def parse_reasoning(task: str, reasoning: str) -> tuple[list[dict], Counter]:
-    """The computed steps of a chain of thought, in order, as {field: int or str} dicts, and a count
-    of its sentences by kind: step, spelled (the numbers by place), final, check (a self-check or a
-    "wait"), other (anything the templates cannot produce: garbled or unreadable text)."""
-    steps, kinds = [], Counter()
-    for sentence in sentences(reasoning):
-        if _CHECK_OR_WAIT.match(sentence):
-            kinds["check"] += 1
-            continue
-        match = next((m for pattern in STEP_PATTERNS[task] if (m := pattern.fullmatch(sentence))), None)
-        if match:
-            steps.append({k: (int(v) if v.isdigit() else _OPS_FROM_ZH.get(v, v)) for k, v in match.groupdict().items()})
-            kinds["step"] += 1
-        elif _SPELLED.match(sentence):
-            kinds["spelled"] += 1
-        elif _FINAL.match(sentence):
-            kinds["final"] += 1
-        else:
-            kinds["other"] += 1
-    return steps, kinds
-
-
-def works_the_algorithm(problem: Problem, steps: list[dict]) -> bool:
-    """The parsed steps are exactly the school algorithm's: every column (or operator) once, in
-    order, each right. This is the 'no repetition, nothing skipped' test of both filters."""
-    expected, _ = trace(problem)
-    return len(steps) == len(expected) and all(
-        all(want[key] == (str(value) if isinstance(want[key], str) else value) for key, value in got.items())
-        for got, want in zip(steps, expected))
-
-
 def concludes_soundly(problem: Problem, reasoning: str, summary: str) -> bool:
-    """What the step test does not read: each self-check re-checks one of this problem's own steps,
-    right, as tasks.CHECK_TEXT writes it (in either language; the language filter comes next); no
-    "wait" (a clean answer has no slip to catch); exactly one conclusion, and it and the summary
-    (if any) state the answer. Without it, rejection sampling keeps Dev2 answers whose check quotes
-    no step of the problem, a step under another column's name, or a false one: 1,026 of the 2,786
-    reasoning answers of the Dev3 data of the run in docs/results.md."""
+    """What the structure test does not read: each self-check re-checks one of this problem's own
+    steps, right, as tasks.CHECK_TEXT writes it (in either language; the language filter comes next);
+    every "wait" is a genuine correction (a wrong step, named, then redone right:
+    reasoning_steps.read_reasoning); exactly one conclusion, and it and the summary (if any) state the
+    answer. Without it, rejection sampling keeps Dev2 answers whose check quotes no step of the
+    problem, a step under another column's name, or a false one: 1,026 of the 2,786 reasoning answers
+    of the Dev3 data of the run in docs/results.md."""
+    if read_reasoning(problem.task, reasoning).other_waits:
+        return False
     expected, _ = trace(problem)
     squeeze = lambda text: text.replace(" ", "")  # noqa: E731  (the splitter drops the space after "12.")
     own_checks = {squeeze(_render(CHECK_TEXT, problem.task, language, step)) for step in expected for language in ("en", "zh")}
@@ -109,60 +65,75 @@ def concludes_soundly(problem: Problem, reasoning: str, summary: str) -> bool:
                 return False
             i += 2
             continue
-        if parts[i].startswith(("Wait", "等等")) or parts[i] in ("Yes.", "对。"):
+        if parts[i] in ("Yes.", "对。"):
             return False
-        if match := _FINAL.match(parts[i]):
+        if match := FINAL.match(parts[i]):
             conclusions += 1
             if not verify(match["en"] or match["zh"], problem.answer):
                 return False
         i += 1
-    if summary and not ((match := _FINAL.match(summary)) and verify(match["en"] or match["zh"], problem.answer)):
+    if summary and not ((match := FINAL.match(summary)) and verify(match["en"] or match["zh"], problem.answer)):
         return False
     return conclusions == 1
 
 
-def readable_reasoning(problem: Problem, rng: random.Random) -> str:
-    """The rewrite: the worked solution in the question's language, with one self-check."""
-    language, (steps, answer) = problem.language, trace(problem)
+def readable_reasoning(problem: Problem, rng: random.Random, reading: Reading | None = None) -> str:
+    """The rewrite: the steps of `reading` (R1-Zero's, read back by reasoning_steps, a corrected slip
+    with its "wait" included) rendered in the question's language, then the conclusion, then one
+    template self-check of a standing step (written by this rule, not by the model: the evaluation
+    counts it apart from genuine corrections). Without a reading, the clean algorithm's steps (tests
+    use it as a readable answer)."""
+    language = problem.language
+    written = reading.written if reading else trace(problem)[0]
     parts = [] if problem.task == "logic" else [write_spelled_operands(problem, language)]
-    parts += [_render(STEP_TEXT, problem.task, language, step) for step in steps]
-    parts.append(FINAL_TEXT[language].format(answer=answer))
-    parts.append(_render(CHECK_TEXT, problem.task, language, rng.choice(steps)))
+    column, standing = 0, []
+    for step in written:
+        step = dict(step, place=column) if problem.task != "logic" else step  # R1-Zero may drop the place name
+        parts.append(_render(STEP_TEXT, problem.task, language, step))
+        if reading and "right" in step:  # a slip R1-Zero caught: keep its "wait", then the redo follows
+            parts.append(_render(CORRECTION_TEXT, problem.task, language, step))
+            continue
+        standing.append(step)
+        column += 1
+    parts.append(FINAL_TEXT[language].format(answer=problem.answer))
+    parts.append(_render(CHECK_TEXT, problem.task, language, rng.choice(standing)))
     return " ".join(parts)
 
 
-def readable_completion(problem: Problem, rng: random.Random) -> str:
+def readable_completion(problem: Problem, rng: random.Random, reading: Reading | None = None) -> str:
     """R1's readable format: reasoning, then a summary for the reader, then the answer."""
     summary = SUMMARY_TEXT[problem.language].format(answer=problem.answer)
-    return render_completion(readable_reasoning(problem, rng), problem.answer, summary)
+    return render_completion(readable_reasoning(problem, rng, reading), problem.answer, summary)
 
 
 def cold_start_example(problem: Problem, zero_completion: str, rng: random.Random) -> tuple[str | None, str]:
-    """(cold-start completion, "kept") for an R1-Zero answer that passes, or (None, reason it failed):
-    wrong, format, unreadable (a sentence no template makes), repetitive (steps skipped, repeated or
-    wrong), mixed (both languages). The rewrite re-renders the steps it has just checked against
-    the algorithm, so it keeps R1-Zero's working and changes only how it reads."""
+    """(cold-start completion, "kept") for an R1-Zero answer that passes, or (None, reason it failed).
+    The filters read what the paper's did, the final answer and readability (R1 v1 §2.3.1), never
+    the answer key's steps: wrong (the answer), format (R1-Zero's template), unreadable (a sentence
+    no template makes, or a "wait" that corrects nothing), out of order (a column skipped, repeated or
+    out of place), disagrees (the think concludes another answer). Then the rewrite re-renders
+    R1-Zero's own steps, a corrected slip included, in the question's language: an answer R1-Zero
+    reasoned in the other language, or in both, is translated rather than dropped."""
     if not accuracy_reward(zero_completion, problem.answer):
         return None, "wrong"
     if not format_reward(zero_completion):
         return None, "format"
-    reasoning = reasoning_text(zero_completion)
-    steps, kinds = parse_reasoning(problem.task, reasoning)
-    if kinds["other"]:
+    reading = read_reasoning(problem.task, reasoning_text(zero_completion))
+    if reading.kinds["other"] or reading.other_waits:
         return None, "unreadable"
-    if not works_the_algorithm(problem, steps):
-        return None, "repetitive"
-    words = language_word_counts(reasoning)
-    if words["en"] and words["zh"] or words["other"]:
-        return None, "mixed"
-    return readable_completion(problem, rng), "kept"
+    if not reads_in_order(problem, reading.steps):
+        return None, "out of order"
+    if not concludes_right(problem, reading):
+        return None, "disagrees"
+    return readable_completion(problem, rng, reading), "kept"
 
 
 def rejection_reason(problem: Problem, completion: str, summary: bool = True, sound_checks: bool = False) -> str | None:
     """Why rejection sampling drops a Dev2 answer (the first filter it fails), or None to keep it:
     wrong; incomplete (not the readable format, or a worked answer without its summary — with
-    summary=False, as distillation from R1-Zero needs, just not the template); repetitive (its steps
-    are not the algorithm's, each column once); language (a word outside the question's language).
+    summary=False, as distillation from R1-Zero needs, just not the template); repetitive (a
+    sentence no template makes, or steps that do not read in order: a column skipped or repeated;
+    a slip caught with a "wait" and redone is kept, reasoning_steps.read_reasoning); language (a word outside the question's language).
     With sound_checks also: incomplete if cut off before its end-of-text, and unsound if its
     self-check, conclusion or summary fails `concludes_soundly` (train_r1.py --sound-checks; off by
     default, because at this scale it costs accuracy: docs/design.md, "R1")."""
@@ -177,7 +148,7 @@ def rejection_reason(problem: Problem, completion: str, summary: bool = True, so
         return "incomplete"
     if summary and (not readable_format(completion, problem) or (worked and not summary_text(completion))):
         return "incomplete"
-    if worked and (kinds["other"] or not works_the_algorithm(problem, steps)):
+    if worked and (kinds["other"] or not reads_in_order(problem, steps)):
         return "repetitive"
     if sound_checks and worked and not concludes_soundly(problem, reasoning, summary_text(completion)):
         return "unsound"
@@ -209,6 +180,43 @@ def non_reasoning_example(problem: Problem) -> str:
     think: as accurate on held-out trivial questions (0.73 vs 0.59 for `7+8 is 15.`), at 9 tokens
     instead of 17."""
     return render_completion("", problem.answer)
+
+
+DIRECT_PREFIX = render_completion("", "").split("</answer>")[0]  # " <think> </think> <answer>": asked directly
+
+
+def direct_answers_right(model, tokenizer, problems: list[Problem], samples: int, temperature: float,
+                         seed: int) -> list[int]:
+    """How many of `samples` direct answers to each problem are right: the model is given the empty
+    think and the opening <answer> tag, and writes only the answer. What a model gets right this way
+    it knows; what it does not, it has to work out."""
+    prefix = tokenizer.encode(DIRECT_PREFIX)
+    prompts = [tokenizer.encode(render_prompt(p.question)) + prefix for p in problems for _ in range(samples)]
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    outputs = []
+    for start in range(0, len(prompts), 512):
+        outputs += generate(model, prompts[start:start + 512], 12, temperature=temperature, stop_tokens=(tokenizer.eot_id,),
+                            pad_id=tokenizer.pad_id, generator=generator)
+    right = [accuracy_reward(DIRECT_PREFIX + tokenizer.decode(tokens), p.answer)
+             for p, tokens in zip((p for p in problems for _ in range(samples)), outputs)]
+    return [int(sum(right[i * samples:(i + 1) * samples])) for i in range(len(problems))]
+
+
+def adaptive_trivial_example(problem: Problem, direct_right: int, samples: int,
+                             worked_answers: list[str]) -> tuple[str | None, str]:
+    """The non-reasoning data's rule for thinking only when needed: (completion, kind) for a trivial
+    question. If the model got every one of its `samples` direct answers right, it knows the fact:
+    answer directly (an empty think). Otherwise it must work the question out: the first of its own
+    worked answers (`worked_answers`, sampled normally) that passes the rejection filters and does
+    reason; (None, "dropped") if none does. The paper's R1 skips the chain of thought only for what
+    needs none; a fact the model cannot recall is not such a question."""
+    if direct_right == samples:
+        return non_reasoning_example(problem), "direct"
+    for completion in worked_answers:
+        if not is_brief(completion) and rejection_reason(problem, completion) is None:
+            return completion, "worked"
+    return None, "dropped"
 
 
 def is_brief(completion: str) -> bool:

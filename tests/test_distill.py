@@ -227,7 +227,7 @@ def test_the_teachers_own_evaluation_is_reused_only_when_it_measured_the_same_th
     settings = {"k": 8, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": 20, "max_new_tokens": 192, "seed": 0,
                 "split": "test"}
     (tmp_path / "eval.json").write_text(json.dumps({"base": {}, "R1": {"settings": settings, "by_task": {"add": {}},
-                                                                       "questions": []}}))
+                                                                       "overall": {"agreement_rate": 1.0}, "questions": []}}))
     args = argparse.Namespace(teacher=str(tmp_path / "model.pt"), tasks=("add",))
     wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192, split="test")
     assert distill.earlier_teacher_eval(args.teacher, args.tasks, wanted)["settings"] == settings
@@ -236,6 +236,8 @@ def test_the_teachers_own_evaluation_is_reused_only_when_it_measured_the_same_th
     assert distill.earlier_teacher_eval(args.teacher, ("add", "mul"), wanted) is None
     (tmp_path / "eval.json").write_text(json.dumps({"R1": {"settings": settings, "by_task": {"add": {}}}}))
     assert distill.earlier_teacher_eval(args.teacher, args.tasks, wanted) is None  # kept no questions: evaluate again
+    (tmp_path / "eval.json").write_text(json.dumps({"R1": {"settings": settings, "by_task": {"add": {}}, "questions": []}}))
+    assert distill.earlier_teacher_eval(args.teacher, args.tasks, wanted) is None  # did not read the reasoning: again
 
 
 def test_a_retrained_teacher_is_not_mistaken_for_the_one_a_finished_stage_used(tmp_path, models, capsys, monkeypatch):

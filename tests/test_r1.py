@@ -11,8 +11,9 @@ from conftest import crash_at
 from r1mini import grpo_fast, pretrain, sft
 from r1mini.checkpoint import load_checkpoint
 from r1mini.corpus import render_completion
-from r1mini.r1_data import (cold_start_example, helpfulness_rule, is_brief, non_reasoning_example,
+from r1mini.r1_data import (adaptive_trivial_example, cold_start_example, helpfulness_rule, is_brief, non_reasoning_example,
                             r1_rewards, readable_completion, readable_format, rejection_reason)
+from r1mini.reasoning_steps import read_reasoning
 from r1mini.rewards import accuracy_reward, format_reward, language_consistency, reasoning_text, summary_text
 from r1mini.tasks import TASK_NAMES, TRAIN_LEVELS, TRIVIAL_LEVEL, Problem, generate_problem, write_solution
 from r1mini.tokenizer import get_tokenizer
@@ -67,7 +68,7 @@ def test_the_rewrite_is_right_readable_and_in_the_questions_language(task, langu
         assert rejection_reason(problem, rewritten) is None
 
 
-def test_the_cold_start_filter_drops_wrong_unreadable_repetitive_and_mixed_answers():
+def test_the_cold_start_filter_reads_the_final_answer_and_readability_only():
     rng = random.Random(0)
     steps = reasoning_text(ZERO_EN).strip()
     wrong = render_completion(*write_solution(ADD, random.Random(3), ("en",), slip=True))
@@ -75,14 +76,58 @@ def test_the_cold_start_filter_drops_wrong_unreadable_repetitive_and_mixed_answe
         "wrong": wrong,
         "format": ZERO_EN.replace("</think> ", "</think> Done. "),  # right answer, not R1-Zero's format
         "unreadable": render_completion(steps + " blah blah.", "441"),
-        "repetitive": render_completion(steps.replace("tens:", "tens: 5+8+1=14, write 4 carry 1. tens:"), "441"),
-        "mixed": render_completion(steps.replace("So the answer is 441.", "所以答案是441。"), "441"),
+        "out of order": render_completion(steps.replace("tens:", "tens: 5+8+1=14, write 4 carry 1. tens:"), "441"),
+        "disagrees": render_completion(steps.replace("So the answer is 441.", "So the answer is 442."), "441"),
     }
     for reason, completion in cases.items():
         assert accuracy_reward(completion, "441") == float(reason != "wrong")
         assert cold_start_example(ADD, completion, rng) == (None, reason), completion
     skipped = render_completion(steps.replace("tens: 5+8+1=14, write 4 carry 1. ", ""), "441")
-    assert cold_start_example(ADD, skipped, rng) == (None, "repetitive")  # a skipped column is no better
+    assert cold_start_example(ADD, skipped, rng) == (None, "out of order")  # a skipped column is no better
+    false_alarm = render_completion(steps.replace("tens:", "Wait, 7+4+0 is 11, not 12. tens:"), "441")
+    assert cold_start_example(ADD, false_alarm, rng) == (None, "unreadable")  # a "wait" that corrects nothing
+    # R1-Zero reasoned in both languages: the rewrite translates it rather than dropping it
+    mixed = render_completion(steps.replace("So the answer is 441.", "所以答案是441。"), "441")
+    rewritten, reason = cold_start_example(ADD, mixed, rng)
+    assert reason == "kept" and language_consistency(rewritten, "zh") == 1.0
+
+
+def test_the_rewrite_keeps_r1_zeros_own_steps_and_a_caught_slip():
+    """A Zero answer that slips on the tens, says "wait" and redoes the column passes the filter, and
+    the rewrite keeps the slip, the correction and the redo, translated into the question's language."""
+    corrected = render_completion(*write_solution(ADD, random.Random(3), ("en",), slip=True, corrected=True))
+    assert "Wait, " in corrected and accuracy_reward(corrected, "441") == 1.0
+    rewritten, reason = cold_start_example(ADD, corrected, random.Random(0))
+    assert reason == "kept", corrected
+    reasoning = reasoning_text(rewritten)
+    assert "等等，" in reasoning and language_consistency(rewritten, "zh") == 1.0
+    reading = read_reasoning("add", reasoning)
+    assert reading.genuine_corrections == 1 and reading.template_checks == 1
+    # the wrong value R1-Zero wrote is still there, named by the correction
+    wrong = next(s for s in read_reasoning("add", reasoning_text(corrected)).written if "right" in s)
+    assert f"不是{wrong['s']}。" in reasoning and rejection_reason(ADD, rewritten) is None
+    # a step that R1-Zero got wrong and an answer it got right by luck (a logic slip the next
+    # operator absorbs) is kept: the filter reads the answer, not each step against the key
+    logic = Problem("logic", 2, "(T and F) or T", "T", "en")
+    lucky = render_completion("T and F is T. T or T is T. So the answer is T.", "T")
+    assert cold_start_example(logic, lucky, random.Random(0))[1] == "kept"
+
+
+def test_filters_keep_a_corrected_slip_and_drop_an_uncorrected_one():
+    for seed in range(20):
+        rng = random.Random(seed)
+        for task in TASK_NAMES:
+            problem = generate_problem(rng, task, 3, "train")
+            summary = f"So the answer is {problem.answer}." if problem.language == "en" else f"所以答案是{problem.answer}。"
+            caught, answer = write_solution(problem, rng, (problem.language,), slip=True, corrected=True)
+            assert answer == problem.answer
+            caught = render_completion(caught, answer, summary)
+            assert rejection_reason(problem, caught) is None, caught
+            assert cold_start_example(problem, render_completion(*write_solution(
+                problem, random.Random(seed), ("en",), slip=True, corrected=True)), rng)[1] == "kept"
+            uncaught, answer = write_solution(problem, rng, (problem.language,), slip=True)
+            assert answer != problem.answer
+            assert rejection_reason(problem, render_completion(uncaught, answer, summary)) == "wrong"
 
 
 # ---------------------------------------------------------------- rejection sampling and non-reasoning data
@@ -292,7 +337,7 @@ def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thin
     settings = {"k": 8, "temperature": 0.6, "top_p": 0.95, "n_problems_per_level": 20, "max_new_tokens": 192, "seed": 0,
                 "split": "test"}
     evals = {name: {"settings": settings, "by_task": {"add": {}, "logic": {}}, "trivial": {}, "nontrivial": {},
-                    "questions": []} for name in ("base", "R1-Zero")}
+                    "overall": {"agreement_rate": 1.0}, "questions": []} for name in ("base", "R1-Zero")}
     (zero / "eval.json").write_text(json.dumps(evals))
     args = argparse.Namespace(zero=str(zero / "model.pt"), base=str(tiny_base), tasks=("add", "logic"))
     wanted = dict(n_problems=20, k=8, seed=0, max_new_tokens=192, split="test")
@@ -303,6 +348,25 @@ def test_train_zeros_evaluations_are_reused_only_when_they_measure_the_same_thin
     assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, wanted) == {}  # written before the stage table
     (zero / "eval.json").write_text(json.dumps({n: {k: v for k, v in e.items() if k != "questions"} for n, e in evals.items()}))
     assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, wanted) == {}  # without its questions: no paired intervals
+    (zero / "eval.json").write_text(json.dumps({n: dict(e, overall={}) for n, e in evals.items()}))
+    assert train_r1.earlier_zero_evals(args.zero, args.base, args.tasks, wanted) == {}  # before the reasoning was read
     (zero / "eval.json").write_text(json.dumps(evals))
     assert train_r1.earlier_zero_evals(args.zero, args.base, ("add",), wanted) == {}
     assert train_r1.earlier_zero_evals(args.zero, str(zero / "model.pt"), args.tasks, wanted) == {}
+
+
+def test_the_adaptive_thinking_rule_answers_directly_only_what_the_model_knows():
+    trivial = Problem("mul", TRIVIAL_LEVEL, "7*8", "56", "en")
+    worked = render_completion("ones: 7*8=56, +0=56, write 6 carry 5. So the answer is 56.", "56", "So the answer is 56.")
+    guessed = render_completion("", "54")
+    brief = render_completion("7*8=56.", "56")
+    # every direct answer right: the fact is known, the answer is direct (an empty think)
+    assert adaptive_trivial_example(trivial, 4, 4, [worked]) == (non_reasoning_example(trivial), "direct")
+    # one direct answer wrong: worked out, with the model's own first worked answer that passes the filters
+    assert adaptive_trivial_example(trivial, 3, 4, [guessed, brief, worked]) == (worked, "worked")
+    assert adaptive_trivial_example(trivial, 0, 4, [worked]) == (worked, "worked")
+    # no worked answer passes (wrong, or brief: not worked out): the question is left out, not answered directly
+    assert adaptive_trivial_example(trivial, 2, 4, [guessed, brief]) == (None, "dropped")
+    assert adaptive_trivial_example(trivial, 2, 4, []) == (None, "dropped")
+    wrong_worked = worked.replace("<answer>56", "<answer>57")
+    assert adaptive_trivial_example(trivial, 1, 4, [wrong_worked]) == (None, "dropped")

@@ -2,7 +2,7 @@
 from collections import Counter
 
 from exercises.framework import mutant
-from r1mini.r1_data import parse_reasoning, works_the_algorithm
+from r1mini.reasoning_steps import parse_reasoning, reads_in_order
 from r1mini.r1_data import rejection_reason as _right
 from r1mini.rewards import language_consistency, reasoning_text, thinks
 from r1mini.tasks import TRIVIAL_LEVEL
@@ -42,7 +42,7 @@ def trivial_needs_the_algorithm(problem, completion, summary=True, sound_checks=
     """Treats a brief answer to a trivial question like a worked one: it must show the algorithm's steps."""
     if problem.level == TRIVIAL_LEVEL and _right(problem, completion, summary, sound_checks) is None:
         steps, _ = parse_reasoning(problem.task, reasoning_text(completion))
-        if not works_the_algorithm(problem, steps):
+        if not reads_in_order(problem, steps):
             return "repetitive"
     return _right(problem, completion, summary, sound_checks)
 
