@@ -13,10 +13,15 @@ pretrained student (a dense transformer with under a quarter of the teacher's ac
            comparison)    student base
   arm onpolicy (beyond)   on-policy distillation: the student samples, the teacher scores every
                           token, the loss is the per-token reverse KL (r1mini/distillation.py)
+  arm sft_onpolicy        on-policy distillation as its authors use it (Thinking Machines, 2025): from
+                          the SFT arm's student, which already answers in the teacher's form
+  arm sft_more            the same added minutes spent on SFT instead: the SFT arm with
+                          --more-sft-steps more steps (one longer run), sft_onpolicy's comparison
 
     python distill.py                                  # needs runs/r1: python train_r1.py
     python distill.py --teacher runs/zero/model.pt     # distil R1-Zero instead
     python distill.py --arms sft,rl                    # a subset of the arms
+    python distill.py --arms sft,sft_onpolicy,sft_more # SFT then on-policy, against more SFT
 
 Outputs in runs/distill/: teacher_data/ (teacher_data.jsonl, teacher_counts.json); sft/, rl/,
 onpolicy/ (each: model.pt, metrics.jsonl, report.md, curves.png); evals/ (evaluations, cached by
@@ -59,7 +64,8 @@ from r1mini.sft import finetune
 from r1mini.tokenizer import get_tokenizer
 from r1mini.train_utils import NonFiniteLossError
 
-ARM_NAMES = {"rl": "student + RL", "sft": "student + distillation", "onpolicy": "student + on-policy distillation"}
+ARM_NAMES = {"rl": "student + RL", "sft": "student + distillation", "onpolicy": "student + on-policy distillation",
+             "sft_more": "student + longer distillation", "sft_onpolicy": "student + distillation + on-policy"}
 # The flags each stage depends on: changing --rl-steps redoes the RL arm only.
 TEACHER_FLAGS = ("teacher", "tasks", "seed", "max_new_tokens", "teacher_prompts", "teacher_samples",
                  "teacher_temperature", "teacher_keep")
@@ -68,9 +74,12 @@ STAGE_FLAGS = {"teacher_data": TEACHER_FLAGS,
                "rl": ("student_base", "tasks", "seed", "rl_steps"),
                "onpolicy": ("student_base", "teacher", "tasks", "seed", "max_new_tokens", "onpolicy_steps",
                             "onpolicy_prompts", "onpolicy_lr")}
+STAGE_FLAGS["sft_onpolicy"] = (*STAGE_FLAGS["sft"], *STAGE_FLAGS["onpolicy"][2:])  # the SFT arm's, then on-policy's
+STAGE_FLAGS["sft_more"] = (*STAGE_FLAGS["sft"], "more_sft_steps")
 
 
-DISTILL_ARMS = ("sft", "rl", "onpolicy")
+DISTILL_ARMS = ("sft", "rl", "onpolicy", "sft_onpolicy", "sft_more")
+DEFAULT_ARMS = ("sft", "rl", "onpolicy")   # the paper's two and on-policy from the base
 
 
 def parse_args(argv=None):
@@ -83,7 +92,7 @@ def parse_args(argv=None):
     add("--student-preset", default="student", choices=sorted(PRESETS), help="the student's size if it must be built")
     add("--student-base-steps", type=int_range(1), help="pretraining steps if the student must be built (default: the preset's)")
     add_stage_args(p, "runs/distill")
-    add("--arms", default=",".join(DISTILL_ARMS), help=f"comma-separated, any of {','.join(DISTILL_ARMS)}")
+    add("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated, any of {','.join(DISTILL_ARMS)}")
     add("--resume-every", type=int_range(1), default=10, help="write a resume file every N steps (RL arms)")
     add("--max-new-tokens", type=int_range(1), default=192, help="answer budget for the teacher's and the on-policy samples")
     g = p.add_argument_group("teacher data")
@@ -105,6 +114,11 @@ def parse_args(argv=None):
     g.add_argument("--onpolicy-prompts", type=int_range(1, 4096), default=64, help="student answers per step")
     g.add_argument("--onpolicy-lr", type=float_range(0, 1, low_open=True), default=5e-4,
                    help="(much larger collapses the student: docs/design.md)")
+    g = p.add_argument_group("arms sft_onpolicy (the SFT arm, then --onpolicy-steps of on-policy distillation) "
+                             "and sft_more (its comparison: SFT for --sft-steps + --more-sft-steps)")
+    # On seed 0 of experiments/seeds.py, 100 on-policy steps took 3.3 min and 4,400 SFT steps 6.0 min,
+    # side by side: 2,400 more SFT steps is about the same added time. The report shows both minutes.
+    g.add_argument("--more-sft-steps", type=int_range(1), default=2400, help="arm sft_more's steps beyond --sft-steps")
     add_eval_args(p)
     args = p.parse_args(argv)
     try:
@@ -113,6 +127,8 @@ def parse_args(argv=None):
         unknown = [a for a in args.arms if a not in DISTILL_ARMS]
         if unknown or not args.arms:
             raise ValueError(f"--arms takes a comma-separated subset of {','.join(DISTILL_ARMS)}, got {unknown or 'none'}")
+        if "sft_onpolicy" in args.arms and "sft" not in args.arms:
+            raise ValueError("--arms sft_onpolicy continues the sft arm's student: add sft to --arms")
         args.device = pick_device(args.device)
         if not Path(args.teacher).exists():
             raise ValueError(f"--teacher {args.teacher} does not exist; run `python train_r1.py` first, "
@@ -129,16 +145,20 @@ def main(argv=None) -> int:
     try:
         with RunDir(args.out_dir, vars(args), args.overwrite, inputs=[args.teacher, args.student_base]) as run:
             student_base = pretrained_student(args)
-            if "sft" in args.arms:
+            if {"sft", "sft_more"} & set(args.arms):
                 teacher_data(args, run.dir)
             # The arms are independent: they train side by side, one process and one thread each
             # (parallel.side_by_side: ~1.4x sooner on 2 cores; the same models as one after the other up
             # to floating-point rounding, where one thread and two round differently).
-            arm_jobs = {"rl": rl_on_student, "sft": distil_by_sft, "onpolicy": on_policy_distillation}
-            arms = [arm for arm in ARM_NAMES if arm in args.arms]   # the paper's column order
-            trained = side_by_side([(arm_jobs[arm], (args, student_base, run.dir)) for arm in arms], args.device)
+            arm_jobs = {"rl": rl_on_student, "sft": distil_by_sft, "onpolicy": on_policy_distillation,
+                        "sft_more": longer_sft}
+            arms = [arm for arm in ARM_NAMES if arm in args.arms and arm in arm_jobs]   # the paper's column order
+            trained = dict(zip(arms, side_by_side([(arm_jobs[arm], (args, student_base, run.dir)) for arm in arms],
+                                                  args.device)))
+            if "sft_onpolicy" in args.arms:  # it starts where the SFT arm ended
+                trained["sft_onpolicy"] = on_policy_distillation(args, trained["sft"], run.dir, "sft_onpolicy")
             models = {"teacher": Path(args.teacher), "student base": student_base,
-                      **{ARM_NAMES[arm]: path for arm, path in zip(arms, trained)}}
+                      **{ARM_NAMES[arm]: trained[arm] for arm in ARM_NAMES if arm in trained}}
             final_report(args, models, run)
             run.finish()
     except (CheckpointError, NonFiniteLossError) as error:  # one line, not a traceback; resume files stay
@@ -208,6 +228,18 @@ def distil_by_sft(args, student_base: Path, out_dir: Path) -> Path:
     return sub_stage(out_dir / "sft", stage_flags(args, "sft"), args.overwrite, build, "distill")
 
 
+def longer_sft(args, student_base: Path, out_dir: Path) -> Path:
+    """Arm sft_more: the SFT arm's recipe for --sft-steps + --more-sft-steps steps (one run, one
+    schedule): what sft_onpolicy's added minutes buy when spent on more SFT."""
+    data = teacher_examples(out_dir)
+
+    def build(stage: RunDir):
+        steps = args.sft_steps + args.more_sft_steps
+        return finetune(student_base, data, steps, args.sft_batch_size, args.sft_lr, args.device, stage,
+                        args.seed, "longer distillation SFT", resume_every=args.resume_every * 10)
+    return sub_stage(out_dir / "sft_more", stage_flags(args, "sft_more"), args.overwrite, build, "distill")
+
+
 def rl_on_student(args, student_base: Path, out_dir: Path) -> Path:
     """Arm rl, the paper's comparison: R1-Zero's recipe on the student — GRPO from the student base
     with accuracy + format rewards, train_zero.py's settings, the base frozen as the reference."""
@@ -223,11 +255,12 @@ def rl_on_student(args, student_base: Path, out_dir: Path) -> Path:
     return sub_stage(out_dir / "rl", stage_flags(args, "rl"), args.overwrite, build, "distill")
 
 
-def on_policy_distillation(args, student_base: Path, out_dir: Path) -> Path:
+def on_policy_distillation(args, start: Path, out_dir: Path, arm: str = "onpolicy") -> Path:
     """Arm onpolicy, beyond the paper: the student answers training questions (every level alike),
-    the teacher scores every token, the student follows the per-token reverse KL."""
+    the teacher scores every token, the student follows the per-token reverse KL. From the student
+    base (arm onpolicy) or from the SFT arm's student (arm sft_onpolicy, `start` its model)."""
     def build(stage: RunDir):
-        student, tokenizer, _ = load_checkpoint(student_base, args.device)
+        student, tokenizer, _ = load_checkpoint(start, args.device)
         teacher = load_checkpoint(args.teacher, args.device)[0]
         cfg = OnPolicyConfig(prompts_per_step=args.onpolicy_prompts, lr=args.onpolicy_lr, max_new_tokens=args.max_new_tokens)
         torch.manual_seed(args.seed)
@@ -236,7 +269,7 @@ def on_policy_distillation(args, student_base: Path, out_dir: Path) -> Path:
                         resume_every=args.resume_every)
         plot_run(stage.metrics, stage.dir)
         return student
-    return sub_stage(out_dir / "onpolicy", stage_flags(args, "onpolicy"), args.overwrite, build, "distill")
+    return sub_stage(out_dir / arm, stage_flags(args, arm), args.overwrite, build, "distill")
 
 
 # ---------------------------------------------------------------- what the stages share
@@ -266,7 +299,7 @@ def final_report(args, models: dict[str, Path], run: RunDir) -> None:
     for name, path in models.items():
         model = load_checkpoint(path)[0]
         params[name] = (model.num_params(), model.num_params(active_only=True))
-    arms = {ARM_NAMES[arm]: run.dir / arm for arm in args.arms}
+    arms = {ARM_NAMES[arm]: run.dir / arm for arm in ARM_NAMES if arm in args.arms}
     compute = {name: arm_compute(directory / "metrics.jsonl", GRPOConfig().group_size) for name, directory in arms.items()}
     counts_file = run.dir / "teacher_data" / "teacher_counts.json"
     counts = json.loads(counts_file.read_text()) if "sft" in args.arms else None

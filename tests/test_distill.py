@@ -325,3 +325,22 @@ def test_sigterm_stops_every_arm_and_a_rerun_is_not_refused(tmp_path, models):
         for pid in [parent.pid] + workers:
             if running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_on_policy_after_sft_starts_from_the_sft_student_and_more_sft_is_its_comparison(tmp_path, models, capsys,
+                                                                                         monkeypatch):
+    monkeypatch.setattr(distill, "sample_answers", scripted_teacher)
+    starts, real = [], distill.train_on_policy
+    monkeypatch.setattr(distill, "train_on_policy", lambda student, *a, **kw: starts.append(
+        {k: v.clone() for k, v in student.state_dict().items()}) or real(student, *a, **kw))
+    out = tmp_path / "out"
+    assert distill.main(distill_args(models, out, "--arms", "sft,sft_onpolicy,sft_more", "--more-sft-steps", "2")) == 0
+    sft_student = load_checkpoint(out / "sft" / "model.pt")[0].state_dict()
+    assert len(starts) == 1 and all(torch.equal(starts[0][k], v) for k, v in sft_student.items())
+    steps = [r["step"] for r in map(json.loads, open(out / "sft_more" / "metrics.jsonl")) if "step" in r]
+    assert max(steps) == 3 + 2   # --sft-steps + --more-sft-steps, one run
+    assert list(json.loads((out / "eval.json").read_text())) == [
+        "teacher", "student base", "student + distillation", "student + longer distillation",
+        "student + distillation + on-policy"]
+    code, err = run_cli(distill.main, distill_args(models, tmp_path / "e", "--arms", "sft_onpolicy"), capsys)
+    assert code == 2 and "add sft to --arms" in err
