@@ -18,7 +18,7 @@ import torch
 
 from r1mini.checkpoint import CheckpointError, save_checkpoint
 from r1mini.config import PRESETS, default_preset, model_config, pick_device
-from r1mini.corpus import pretraining_stream
+from r1mini.corpus import StyleMix, pretraining_stream
 from r1mini.evaluate import EVAL_TEMPERATURE, EVAL_TOP_P, evaluate_model, format_table
 from r1mini.flags import SEED, ArgumentParser, fail, float_range, int_range
 from r1mini.model import Transformer
@@ -37,17 +37,18 @@ RECIPES = {"cpu": (2000, "muon", "wsd"), "gpu": (6000, "adamw", "cosine"), "stud
            "tiny": (30, "muon", "wsd")}  # preset -> (steps, optimizer, schedule)
 
 
-def encoded_stream(tokenizer, seed: int):
-    for prompt, completion in pretraining_stream(seed):
+def encoded_stream(tokenizer, seed: int, mix: StyleMix = StyleMix()):
+    for prompt, completion in pretraining_stream(seed, mix):
         yield tokenizer.encode(prompt), tokenizer.encode(completion)
 
 
 def build_base(out_dir="runs/base", preset: str | None = None, device="auto", steps: int | None = None,
                seed: int = 0, batch_size: int = 32, lr: float = 3e-3, evaluate: bool = True,
                eval_problems: int = 20, overwrite: bool = False, optimizer: str | None = None,
-               schedule: str | None = None) -> Path:
+               schedule: str | None = None, mix: StyleMix = StyleMix()) -> Path:
     """Train the base model and write it to `out_dir/model.pt`; returns that path. steps, optimizer
-    and schedule default to the preset's recipe (RECIPES)."""
+    and schedule default to the preset's recipe (RECIPES); `mix` is the corpus's style mix
+    (experiments/aha_moment.py pretrains a base that slips more often)."""
     device = pick_device(device) if isinstance(device, str) else device
     preset = preset or default_preset(device)
     tokenizer = get_tokenizer()
@@ -56,16 +57,16 @@ def build_base(out_dir="runs/base", preset: str | None = None, device="auto", st
     recipe_steps, recipe_optimizer, recipe_schedule = RECIPES.get(preset, (1000, "adamw", "cosine"))
     cfg = SFTConfig(steps=steps or recipe_steps, batch_size=batch_size, lr=lr,
                     optimizer=optimizer or recipe_optimizer, schedule=schedule or recipe_schedule)
-    flags = {"preset": preset, "seed": seed, **asdict(cfg)}
+    flags = {"preset": preset, "seed": seed, **asdict(cfg), **({"mix": asdict(mix)} if mix != StyleMix() else {})}
     with RunDir(out_dir, flags, overwrite) as run:
         print(f"[base] {preset} preset: {model.num_params() / 1e6:.2f}M parameters "
               f"({model.num_params(active_only=True) / 1e6:.2f}M active per token), {cfg.steps} steps of "
               f"{cfg.optimizer} ({cfg.schedule} schedule) on {device}")
         t0 = time.perf_counter()
-        last = train_sft(model, encoded_stream(tokenizer, seed * 1_000_003), cfg, device, run, tokenizer.pad_id,
+        last = train_sft(model, encoded_stream(tokenizer, seed * 1_000_003, mix), cfg, device, run, tokenizer.pad_id,
                          desc="pretrain base", seed=seed)
         minutes = (time.perf_counter() - t0) / 60
-        meta = {"stage": "base", "preset": preset, "seed": seed, "sft": asdict(cfg), "final": last,
+        meta = {"stage": "base", "preset": preset, "seed": seed, "sft": asdict(cfg), "mix": asdict(mix), "final": last,
                 "train_minutes": round(minutes, 2)}
         save_checkpoint(run.model, model, meta)
         if evaluate:

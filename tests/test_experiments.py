@@ -12,7 +12,7 @@ import check_soundness  # noqa: E402
 import skill_probe  # noqa: E402
 import trivial_probe  # noqa: E402
 import trivial_recall  # noqa: E402
-from r1mini.checkpoint import save_checkpoint  # noqa: E402
+from r1mini.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from r1mini.r1_data import readable_completion  # noqa: E402
 from r1mini.tasks import Problem  # noqa: E402
 
@@ -69,3 +69,42 @@ def test_check_soundness_counts_the_checks_that_check(capsys):
         "right answers that think": 3, "with a self-check": 2, "sound": 1}
     code, err = run_cli(check_soundness.main, ["--ckpt", "/no/such/model.pt", "--problems", "1", "--k", "1"], capsys)
     assert code == 2 and "no checkpoint" in err, err
+
+
+def test_aha_moment_reads_slips_and_catches(tmp_path, capsys):
+    import aha_moment
+    from r1mini.corpus import render_completion
+    from r1mini.tasks import write_solution
+    problem = Problem("add", 3, "57+384", "441", "en")
+    caught = render_completion(*write_solution(problem, random.Random(3), ("en",), slip=True, corrected=True))
+    uncaught = render_completion(*write_solution(problem, random.Random(3), ("en",), slip=True))
+    clean = render_completion(*write_solution(problem, random.Random(3), ("en",), self_check=True))
+    assert aha_moment.read_answer("add", caught) == {"steps": 4, "wrong_steps": 1, "slipped": True, "caught": True,
+                                                     "corrected": True}
+    assert aha_moment.read_answer("add", uncaught)["slipped"] and not aha_moment.read_answer("add", uncaught)["caught"]
+    assert aha_moment.read_answer("add", clean) == {"steps": 3, "wrong_steps": 0, "slipped": False, "caught": False,
+                                                    "corrected": False}  # a template check is no correction
+    records = [{"task": "add", "question": "57+384", "completion": c, "correct": float(c != uncaught)}
+               for c in (caught, uncaught, clean, render_completion("", "441"))]
+    totals = aha_moment.summary(aha_moment.per_question(records))
+    assert (totals["worked"], totals["slipped"], totals["caught"]) == (3, 2, 1)
+    assert (totals["slip_rate"], totals["catch_rate"], totals["correction_rate"]) == (2 / 3, 1 / 2, 1 / 4)
+    save_checkpoint(tmp_path / "model.pt", make_tiny_model(), {"stage": "test"})
+    assert aha_moment.main(["--measure", str(tmp_path / "model.pt"), str(tmp_path / "model.pt"),
+                            "--problems", "1", "--k", "1", "--device", "cpu"]) == 0
+    assert "| genuine corrections: answers with one |" in capsys.readouterr().out
+    code, err = run_cli(aha_moment.main, ["--measure", str(tmp_path / "none.pt")], capsys)
+    assert one_line_error(code, err, "none.pt", "does not exist"), err
+
+
+def test_aha_moment_builds_a_slip_prone_base_and_r1_zero_from_it(tmp_path, capsys):
+    import aha_moment
+    out = tmp_path / "aha"
+    zero_args = ("--zero-args=--steps 1 --tasks add --prompts-per-step 2 --group-size 2 --max-new-tokens 12 "
+                 "--eval-problems 1 --eval-k 1 --eval-every 0 --eval-max-new-tokens 44")
+    argv = ["--build", str(out), "--preset", "tiny", "--base-steps", "2", zero_args, "--problems", "1", "--k", "1",
+            "--device", "cpu"]
+    assert aha_moment.main(argv) == 0
+    meta = load_checkpoint(out / "slip_base" / "model.pt")[2]
+    assert meta["mix"]["slip_corrected"] == aha_moment.SLIP_MIX.slip_corrected > 0.04   # not the default corpus
+    assert (out / "slip_zero" / "model.pt").exists() and "R1-Zero from it − slip-prone base" in (out / "report.md").read_text()
