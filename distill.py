@@ -39,6 +39,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -71,7 +72,7 @@ TEACHER_FLAGS = ("teacher", "tasks", "seed", "max_new_tokens", "teacher_prompts"
                  "teacher_temperature", "teacher_keep")
 STAGE_FLAGS = {"teacher_data": TEACHER_FLAGS,
                "sft": ("student_base", *TEACHER_FLAGS, "sft_steps", "sft_lr", "sft_batch_size"),
-               "rl": ("student_base", "tasks", "seed", "rl_steps"),
+               "rl": ("student_base", "tasks", "seed", "rl_steps", "rl_lr"),
                "onpolicy": ("student_base", "teacher", "tasks", "seed", "max_new_tokens", "onpolicy_steps",
                             "onpolicy_prompts", "onpolicy_lr")}
 STAGE_FLAGS["sft_onpolicy"] = (*STAGE_FLAGS["sft"], *STAGE_FLAGS["onpolicy"][2:])  # the SFT arm's, then on-policy's
@@ -109,6 +110,8 @@ def parse_args(argv=None):
     g = p.add_argument_group("arm rl: R1-Zero's recipe on the student (train_zero.py's GRPO settings)")
     # The RL and on-policy arms get at least the SFT arm's minutes (docs/design.md).
     g.add_argument("--rl-steps", type=int_range(1), default=135, help="GRPO steps of the student")
+    g.add_argument("--rl-lr", type=float_range(0, 1, low_open=True), default=GRPOConfig().lr,
+                   help="its learning rate (train_zero.py's)")
     g = p.add_argument_group("arm onpolicy: on-policy distillation (student samples, per-token reverse KL to the teacher)")
     g.add_argument("--onpolicy-steps", type=int_range(1), default=100, help="on-policy distillation steps")
     g.add_argument("--onpolicy-prompts", type=int_range(1, 4096), default=64, help="student answers per step")
@@ -247,7 +250,7 @@ def rl_on_student(args, student_base: Path, out_dir: Path) -> Path:
         policy, tokenizer, _ = load_checkpoint(student_base, args.device)
         ref_model = copy.deepcopy(policy).eval().requires_grad_(False)
         torch.manual_seed(args.seed)
-        train_grpo(policy, ref_model, tokenizer, GRPOConfig(), stage, args.rl_steps, Curriculum(args.tasks),
+        train_grpo(policy, ref_model, tokenizer, replace(GRPOConfig(), lr=args.rl_lr), stage, args.rl_steps, Curriculum(args.tasks),
                    random.Random(args.seed), lambda step: r1_zero_rewards, args.device, "RL on the student",
                    resume_every=args.resume_every)
         plot_run(stage.metrics, stage.dir)
