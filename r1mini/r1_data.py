@@ -10,8 +10,9 @@
   3. rejection        `rejection_reason`: keep Dev2's answers that are right, complete (readable
      sampling         format), not repetitive and entirely in the question's language (optionally
                       also sound: `concludes_soundly`), at most a few per question;
-                      `non_reasoning_example`: trivial questions answered directly, with an empty
-                      think (the paper's "hello" gets no chain of thought);
+                      `adaptive_trivial_example`: trivial questions answered directly, with an
+                      empty think (the paper's "hello" gets no chain of thought), where Dev2 knows
+                      the fact (`direct_answers_right`), else worked out;
   4. all-scenario RL  `helpfulness_rule`: right *and* brief on trivial questions.
 
 Both sampling stages, and distillation's teacher data (distill.py), draw their questions with
