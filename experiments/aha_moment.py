@@ -8,7 +8,7 @@ naming the wrong and the right value, then the step redone right (reasoning_step
 This script reads every sampled answer on the worked levels and reports, per model:
 
   step errors    wrong steps / steps written (a corrected step counts: it was written wrong)
-  slip rate      answers with at least one wrong step written / answers that work step by step
+  slip rate      answers with at least one wrong step written / all answers
   catch rate     of those, the answers in which every wrong step was corrected
   corrections    answers with a genuine correction / all answers (the issue's "correction rate")
   pass@1
@@ -78,14 +78,14 @@ def summary(questions: dict[str, dict]) -> dict:
     return {"questions": len(questions), **total,
             "pass@1": share(total["right"], total["answers"]),
             "step_error_rate": share(total["wrong_steps"], total["steps"]),
-            "slip_rate": share(total["slipped"], total["worked"]),
+            "worked_rate": share(total["worked"], total["answers"]),
+            "slip_rate": share(total["slipped"], total["answers"]),
             "catch_rate": share(total["caught"], total["slipped"]),
             "correction_rate": share(total["corrected"], total["answers"])}
 
 
 def per_question_values(questions: dict[str, dict], key: str) -> dict[str, float]:
-    """One value per question for the bootstrap: its share of answers right, slipped (of all its
-    answers: a question whose answers do not work step by step counts as not slipping) or corrected."""
+    """One value per question for the bootstrap: its share of answers right, slipped or corrected."""
     numerator = {"pass@1": "right", "slip_rate": "slipped", "correction_rate": "corrected"}[key]
     return {question: q[numerator] / q["answers"] for question, q in questions.items()}
 
@@ -112,8 +112,9 @@ def report(results: dict[str, dict[str, dict]], settings: str) -> str:
         if key in ("pass@1", "slip_rate", "correction_rate"):
             return format_interval(value, bootstrap_interval(list(per_question_values(results[name], key).values())))
         return f"{value:.3f}"
-    rows = [("pass@1 (worked levels)", "pass@1"), ("step errors: wrong steps / steps written", "step_error_rate"),
-            ("slip rate: answers with a wrong step (of those that work it out; interval over all answers)", "slip_rate"),
+    rows = [("pass@1 (worked levels)", "pass@1"), ("answers that work it out step by step", "worked_rate"),
+            ("step errors: wrong steps / steps written", "step_error_rate"),
+            ("slip rate: answers with a wrong step written", "slip_rate"),
             ("catch rate: slipped answers with every wrong step corrected", "catch_rate"),
             ("genuine corrections: answers with one", "correction_rate")]
     lines = [f"# The aha moment: {' → '.join(names)}", "", settings, "", "| | " + " | ".join(names) + " |",

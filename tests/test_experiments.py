@@ -88,7 +88,8 @@ def test_aha_moment_reads_slips_and_catches(tmp_path, capsys):
                for c in (caught, uncaught, clean, render_completion("", "441"))]
     totals = aha_moment.summary(aha_moment.per_question(records))
     assert (totals["worked"], totals["slipped"], totals["caught"]) == (3, 2, 1)
-    assert (totals["slip_rate"], totals["catch_rate"], totals["correction_rate"]) == (2 / 3, 1 / 2, 1 / 4)
+    assert (totals["worked_rate"], totals["slip_rate"], totals["catch_rate"], totals["correction_rate"]) == (
+        3 / 4, 2 / 4, 1 / 2, 1 / 4)
     save_checkpoint(tmp_path / "model.pt", make_tiny_model(), {"stage": "test"})
     assert aha_moment.main(["--measure", str(tmp_path / "model.pt"), str(tmp_path / "model.pt"),
                             "--problems", "1", "--k", "1", "--device", "cpu"]) == 0
