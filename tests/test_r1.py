@@ -370,3 +370,10 @@ def test_the_adaptive_thinking_rule_answers_directly_only_what_the_model_knows()
     assert adaptive_trivial_example(trivial, 2, 4, []) == (None, "dropped")
     wrong_worked = worked.replace("<answer>56", "<answer>57")
     assert adaptive_trivial_example(trivial, 1, 4, [wrong_worked]) == (None, "dropped")
+
+
+def test_direct_probe_samples_0_answers_every_trivial_question_directly():
+    import argparse
+    problems = [Problem("add", TRIVIAL_LEVEL, "3+4", "7", "en"), Problem("mul", TRIVIAL_LEVEL, "3*4", "12", "zh")]
+    examples, kinds = train_r1.trivial_examples(argparse.Namespace(direct_probe_samples=0), None, None, problems)
+    assert examples == [(p, non_reasoning_example(p)) for p in problems] and kinds == {"direct": 2}
