@@ -117,7 +117,8 @@ def read_reasoning(task: str, reasoning: str) -> Reading:
                 i += 1  # "Yes." belongs to the check
         elif sentence.startswith(_WAIT):
             reading.kinds["correction"] += 1
-            if not _read_correction(task, sentence, parts[i + 1] if i + 1 < len(parts) else "", reading):
+            after_a_step = i > 0 and parse_step(task, parts[i - 1]) is not None
+            if not (after_a_step and _read_correction(task, sentence, parts[i + 1] if i + 1 < len(parts) else "", reading)):
                 reading.other_waits += 1
         elif sentence in _CONFIRMATION:
             reading.kinds["check"] += 1  # a "Yes." with no check before it: nothing verified
@@ -133,7 +134,7 @@ def read_reasoning(task: str, reasoning: str) -> Reading:
 
 
 def _read_correction(task: str, sentence: str, next_sentence: str, reading: Reading) -> bool:
-    """A "wait" is a genuine correction when the step just before it is wrong, it names that step's
+    """A "wait" right after a step is a genuine correction when that step is wrong, it names its
     wrong value and the right one, and the next sentence redoes the same column with the right value.
     Then the wrong step is dropped from reading.steps (the redo will stand in its place)."""
     match = next((m for pattern in CORRECTION_PATTERNS if (m := pattern.fullmatch(sentence))), None)

@@ -38,6 +38,7 @@ def test_a_wait_is_genuine_only_after_a_wrong_step_and_before_its_right_redo():
         f"{ones_wrong} Wait, 7+4+0 is 11, not 12.": (0, 1, 1),                # no redo
         f"{ones_wrong} Wait, 7+4+0 is 13, not 12. ones: 7+4+0=13, write 3 carry 1.": (0, 1, 2),  # "redone" wrong
         f"{ones_wrong} Wait, 5+8+1 is 14, not 12. tens: 5+8+1=14, write 4 carry 1.": (0, 1, 2),  # another column
+        f"{ones_wrong} So the answer is 2. Wait, 7+4+0 is 11, not 12. {ones_right}": (0, 1, 2),  # not right after it
     }
     for reasoning, (genuine, other, standing) in cases.items():
         reading = read_reasoning("add", reasoning)
