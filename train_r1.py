@@ -48,7 +48,8 @@ from r1mini.evaluate import add_eval_args, measures_the_same, protocol
 from r1mini.flags import (ArgumentParser, add_grpo_args, add_stage_args, check_sequence_budget, fail, float_range,
                           grpo_config, int_range, parse_tasks)
 from r1mini.r1_data import (adaptive_trivial_example, cold_start_example, deduplicate, direct_answers_right,
-                            encode_examples, filter_answers, helpfulness_rule, non_reasoning_example, r1_rewards)
+                            encode_examples, filter_answers, helpfulness_rule, non_reasoning_example, one_step_example,
+                            r1_rewards)
 from r1mini.report import plot_run, stage_table
 from r1mini.rl_loop import train_grpo
 from r1mini.rundir import RunDir
@@ -97,6 +98,9 @@ def parse_args(argv=None):
     g.add_argument("--direct-probe-samples", type=int_range(0, 64), default=4,
                    help="a trivial question is answered directly in the SFT data only if Dev2 gets all of this many "
                         "direct answers right (at T = 1), else worked out; 0: every one directly")
+    g.add_argument("--trivial-form", choices=("adaptive", "step"), default="adaptive",
+                   help="adaptive: direct where Dev2 knows the fact (--direct-probe-samples), else worked; "
+                        "step: every trivial question worked out in one sentence, its column step")
     g.add_argument("--rejection-steps", type=int_range(1), default=500,
                    help="SFT steps of the base on the kept data (the paper: 2 epochs of 800k; a few epochs here)")
     add_eval_args(p)
@@ -189,6 +193,11 @@ def trivial_examples(args, policy, tokenizer, problems) -> tuple[list, Counter]:
     --direct-probe-samples direct answers to the question are right, else a worked answer of Dev2's
     own; --direct-probe-samples 0 answers every trivial question directly (the rule before)."""
     k = args.direct_probe_samples
+    if args.trivial_form == "step":  # every trivial question worked out, in one sentence
+        worked = sample_answers(policy, tokenizer, problems, 2, args.temperature, args)
+        examples = [(p, one_step_example(p, [worked[2 * i][1], worked[2 * i + 1][1]])) for i, p in enumerate(problems)]
+        kept = [(p, c) for p, c in examples if c]
+        return kept, Counter(step=len(kept), dropped=len(examples) - len(kept))
     if k == 0:
         return [(p, non_reasoning_example(p)) for p in problems], Counter(direct=len(problems))
     right = direct_answers_right(policy, tokenizer, problems, k, 1.0, args.seed)
@@ -231,7 +240,7 @@ RL_FLAGS = ("prompts_per_step", "group_size", "lr", "kl_coef", "clip_eps", "clip
 STAGE_FLAGS = {"dev1": COLD_START_FLAGS,
                "dev2": (*COLD_START_FLAGS, *RL_FLAGS, "reasoning_steps"),
                "dev3": (*COLD_START_FLAGS, *RL_FLAGS, "reasoning_steps", "rejection_prompts", "rejection_samples",
-                        "rejection_keep", "sound_checks", "non_reasoning_share", "direct_probe_samples", "rejection_steps")}
+                        "rejection_keep", "sound_checks", "non_reasoning_share", "direct_probe_samples", "trivial_form", "rejection_steps")}
 
 
 def sub_stage(args, run: RunDir, name: str, build) -> Path:

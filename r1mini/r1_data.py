@@ -32,8 +32,8 @@ import torch
 
 from r1mini.corpus import render_completion, render_prompt
 from r1mini.evaluate import sample_responses
-from r1mini.reasoning_steps import (CHECK_OPENINGS, FINAL, Reading, concludes_right, parse_reasoning, read_reasoning,
-                                    reads_in_order, sentences)
+from r1mini.reasoning_steps import (CHECK_OPENINGS, FINAL, Reading, concludes_right, parse_reasoning, parse_step,
+                                    read_reasoning, reads_in_order, sentences)
 from r1mini.rewards import (END_OF_TEXT, accuracy_reward, format_reward, language_consistency, language_reward,
                             reasoning_text, summary_text, thinks)
 from r1mini.sampler import generate
@@ -218,6 +218,19 @@ def adaptive_trivial_example(problem: Problem, direct_right: int, samples: int,
         if not is_brief(completion) and rejection_reason(problem, completion) is None:
             return completion, "worked"
     return None, "dropped"
+
+
+def one_step_example(problem: Problem, worked_answers: list[str]) -> str | None:
+    """A trivial question worked out in one sentence (train_r1.py --trivial-form step): the column
+    step of the first of the model's own worked answers that passes the rejection filters, alone in
+    the think ("ones: 7*8=56, +0=56, write 6 carry 5."). Brief, so no summary; None if none passes."""
+    for completion in worked_answers:
+        if is_brief(completion) or rejection_reason(problem, completion) is not None:
+            continue
+        steps = [s for s in sentences(reasoning_text(completion)) if parse_step(problem.task, s) is not None]
+        if len(steps) == 1:
+            return render_completion(steps[0], problem.answer)
+    return None
 
 
 def is_brief(completion: str) -> bool:

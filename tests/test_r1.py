@@ -375,5 +375,32 @@ def test_the_adaptive_thinking_rule_answers_directly_only_what_the_model_knows()
 def test_direct_probe_samples_0_answers_every_trivial_question_directly():
     import argparse
     problems = [Problem("add", TRIVIAL_LEVEL, "3+4", "7", "en"), Problem("mul", TRIVIAL_LEVEL, "3*4", "12", "zh")]
-    examples, kinds = train_r1.trivial_examples(argparse.Namespace(direct_probe_samples=0), None, None, problems)
+    examples, kinds = train_r1.trivial_examples(argparse.Namespace(direct_probe_samples=0, trivial_form="adaptive"), None, None,
+                                                problems)
     assert examples == [(p, non_reasoning_example(p)) for p in problems] and kinds == {"direct": 2}
+
+
+def test_one_step_example_keeps_only_the_column_step_of_the_models_own_worked_answer():
+    from r1mini.r1_data import one_step_example
+    trivial = Problem("mul", TRIVIAL_LEVEL, "7*8", "56", "en")
+    worked = render_completion("ones 7 times 8. ones: 7*8=56, +0=56, write 6 carry 5. So the answer is 56. "
+                               "Let me check the ones: 7*8=56. Yes.", "56", "So the answer is 56.")
+    assert one_step_example(trivial, [worked]) == render_completion("ones: 7*8=56, +0=56, write 6 carry 5.", "56")
+    assert is_brief(one_step_example(trivial, [worked]))   # one sentence: brief, no summary needed
+    wrong = worked.replace("<answer>56", "<answer>54")
+    assert one_step_example(trivial, [wrong, non_reasoning_example(trivial)]) is None  # wrong, or not worked
+    assert one_step_example(trivial, [wrong, worked]) == one_step_example(trivial, [worked])
+
+
+def test_trivial_form_step_works_out_every_trivial_question_in_one_sentence(monkeypatch):
+    import argparse
+    problems = [Problem("add", TRIVIAL_LEVEL, "3+4", "7", "en"), Problem("add", TRIVIAL_LEVEL, "5+6", "11", "en")]
+    answers = {"3+4": render_completion("ones 3 plus ones 4. ones: 3+4+0=07, write 7 carry 0. So the answer is 7.",
+                                        "7", "So the answer is 7."),
+               "5+6": render_completion("", "11")}   # brief: nothing to take a step from
+    monkeypatch.setattr(train_r1, "sample_answers", lambda model, tok, ps, n, t, args: [
+        (p, answers[p.expression]) for p in ps for _ in range(n)])
+    args = argparse.Namespace(trivial_form="step", direct_probe_samples=4, temperature=0.7)
+    examples, kinds = train_r1.trivial_examples(args, None, None, problems)
+    assert examples == [(problems[0], render_completion("ones: 3+4+0=07, write 7 carry 0.", "7"))]
+    assert kinds == {"step": 1, "dropped": 1}
