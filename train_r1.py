@@ -191,26 +191,23 @@ def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
 def trivial_examples(args, policy, tokenizer, problems) -> tuple[list, Counter]:
     """The non-reasoning data (r1_data.adaptive_trivial_example): a direct answer where all of Dev2's
     --direct-probe-samples direct answers to the question are right, else a worked answer of Dev2's
-    own; --direct-probe-samples 0 answers every trivial question directly (the rule before)."""
+    own; --direct-probe-samples 0 answers every trivial question directly (the rule before);
+    --trivial-form step works every one out in one sentence (r1_data.one_step_example)."""
+    def own_worked_answers(asked):  # two of Dev2's sampled answers per question, in the order asked
+        answers = [completion for _, completion in sample_answers(policy, tokenizer, asked, 2, args.temperature, args)]
+        return [answers[2 * i: 2 * i + 2] for i in range(len(asked))]
     k = args.direct_probe_samples
-    if args.trivial_form == "step":  # every trivial question worked out, in one sentence
-        worked = sample_answers(policy, tokenizer, problems, 2, args.temperature, args)
-        examples = [(p, one_step_example(p, [worked[2 * i][1], worked[2 * i + 1][1]])) for i, p in enumerate(problems)]
-        kept = [(p, c) for p, c in examples if c]
-        return kept, Counter(step=len(kept), dropped=len(examples) - len(kept))
-    if k == 0:
-        return [(p, non_reasoning_example(p)) for p in problems], Counter(direct=len(problems))
-    right = direct_answers_right(policy, tokenizer, problems, k, 1.0, args.seed)
-    unsure = [p for p, n_right in zip(problems, right) if n_right < k]
-    worked = iter(sample_answers(policy, tokenizer, unsure, 2, args.temperature, args))
-    examples, kinds = [], Counter()
-    for problem, n_right in zip(problems, right):
-        answers = [] if n_right == k else [next(worked)[1] for _ in range(2)]
-        completion, kind = adaptive_trivial_example(problem, n_right, k, answers)
-        kinds[kind] += 1
-        if completion:
-            examples.append((problem, completion))
-    return examples, kinds
+    if args.trivial_form == "step":
+        chosen = [(c, "step" if c else "dropped")
+                  for c in (one_step_example(p, answers) for p, answers in zip(problems, own_worked_answers(problems)))]
+    elif k == 0:
+        chosen = [(non_reasoning_example(p), "direct") for p in problems]
+    else:
+        right = direct_answers_right(policy, tokenizer, problems, k, 1.0, args.seed)
+        unsure = iter(own_worked_answers([p for p, n_right in zip(problems, right) if n_right < k]))
+        chosen = [adaptive_trivial_example(p, n_right, k, [] if n_right == k else next(unsure))
+                  for p, n_right in zip(problems, right)]
+    return [(p, c) for p, (c, _) in zip(problems, chosen) if c], Counter(kind for _, kind in chosen)
 
 
 def final_rl(args, dev3: Path, run: RunDir) -> None:

@@ -54,12 +54,13 @@ def concludes_soundly(problem: Problem, reasoning: str, summary: str) -> bool:
     answer. Without it, rejection sampling keeps Dev2 answers whose check quotes no step of the
     problem, a step under another column's name, or a false one: 1,026 of the 2,786 reasoning answers
     of the Dev3 data of the run in docs/results.md."""
-    if read_reasoning(problem.task, reasoning).other_waits:
+    reading = read_reasoning(problem.task, reasoning)
+    if reading.other_waits or len(reading.conclusions) != 1 or not concludes_right(problem, reading):
         return False
     expected, _ = trace(problem)
     squeeze = lambda text: text.replace(" ", "")  # noqa: E731  (the splitter drops the space after "12.")
     own_checks = {squeeze(_render(CHECK_TEXT, problem.task, language, step)) for step in expected for language in ("en", "zh")}
-    parts, conclusions, i = sentences(reasoning), 0, 0
+    parts, i = sentences(reasoning), 0
     while i < len(parts):
         if parts[i].startswith(CHECK_OPENINGS):  # a check is two sentences: the step, "Yes."
             if squeeze("".join(parts[i:i + 2])) not in own_checks:
@@ -68,14 +69,8 @@ def concludes_soundly(problem: Problem, reasoning: str, summary: str) -> bool:
             continue
         if parts[i] in ("Yes.", "对。"):
             return False
-        if match := FINAL.match(parts[i]):
-            conclusions += 1
-            if not verify(match["en"] or match["zh"], problem.answer):
-                return False
         i += 1
-    if summary and not ((match := FINAL.match(summary)) and verify(match["en"] or match["zh"], problem.answer)):
-        return False
-    return conclusions == 1
+    return not summary or bool((match := FINAL.match(summary)) and verify(match["en"] or match["zh"], problem.answer))
 
 
 def readable_reasoning(problem: Problem, rng: random.Random, reading: Reading | None = None) -> str:

@@ -404,3 +404,18 @@ def test_trivial_form_step_works_out_every_trivial_question_in_one_sentence(monk
     examples, kinds = train_r1.trivial_examples(args, None, None, problems)
     assert examples == [(problems[0], render_completion("ones: 3+4+0=07, write 7 carry 0.", "7"))]
     assert kinds == {"step": 1, "dropped": 1}
+
+
+def test_trivial_examples_ask_dev2_for_worked_answers_only_where_it_missed_a_direct_one(monkeypatch):
+    import argparse
+    known, unsure = Problem("add", TRIVIAL_LEVEL, "3+4", "7", "en"), Problem("add", TRIVIAL_LEVEL, "5+6", "11", "en")
+    worked = render_completion("ones 5 plus ones 6. ones: 5+6+0=11, write 1 carry 1. So the answer is 11.", "11",
+                               "So the answer is 11.")
+    asked = []
+    monkeypatch.setattr(train_r1, "direct_answers_right", lambda model, tok, ps, k, t, seed: [4, 1])
+    monkeypatch.setattr(train_r1, "sample_answers", lambda model, tok, ps, n, t, args: asked.extend(ps) or [
+        (p, worked) for p in ps for _ in range(n)])
+    args = argparse.Namespace(trivial_form="adaptive", direct_probe_samples=4, temperature=0.7, seed=0)
+    examples, kinds = train_r1.trivial_examples(args, None, None, [known, unsure])
+    assert asked == [unsure] and kinds == {"direct": 1, "worked": 1}
+    assert examples == [(known, non_reasoning_example(known)), (unsure, worked)]
