@@ -216,16 +216,28 @@ def adaptive_trivial_example(problem: Problem, direct_right: int, samples: int,
 
 
 def one_step_example(problem: Problem, worked_answers: list[str]) -> str | None:
-    """A trivial question worked out in one sentence (train_r1.py --trivial-form step): the column
-    step of the first of the model's own worked answers that passes the rejection filters, alone in
-    the think ("ones: 7*8=56, +0=56, write 6 carry 5."). Brief, so no summary; None if none passes."""
+    """A trivial question worked out in one short sentence (train_r1.py --trivial-form step): the
+    first clause of the column step of the first of the model's own worked answers that passes the
+    rejection filters, alone in the think ("ones: 7*8=56." from "ones: 7*8=56, +0=56, write 6 carry
+    5."). The clause that recalls the fact is the part that makes the answer right; the carry
+    bookkeeping after it is empty for one digit. Brief, so no summary; None if none passes."""
     for completion in worked_answers:
         if is_brief(completion) or rejection_reason(problem, completion) is not None:
             continue
         steps = [s for s in sentences(reasoning_text(completion)) if parse_step(problem.task, s) is not None]
         if len(steps) == 1:
-            return render_completion(steps[0], problem.answer)
+            return render_completion(first_clause(steps[0]), problem.answer)
     return None
+
+
+def first_clause(sentence: str) -> str:
+    """A step cut at its first comma, ended as its language ends a sentence: "ones: 7*8=56, +0=56,
+    write 6 carry 5." -> "ones: 7*8=56."; "个位：7乘8得56，加0得56，写6进5。" -> "个位：7乘8得56。"; a
+    step with no comma ("T and F is F.") is whole already."""
+    for comma, stop in ((", ", "."), ("，", "。")):
+        if comma in sentence:
+            return sentence.split(comma, 1)[0] + stop
+    return sentence
 
 
 def is_brief(completion: str) -> bool:
