@@ -1,25 +1,31 @@
-"""Trivial questions R1 was taught against those it never saw: where its direct answers fail.
+"""Trivial questions: is R1 as accurate as R1-Zero there, and shorter? With paired intervals.
 
-R1 answers trivial questions directly (an empty think, R1 v1 §2.3.3's "hello"), as the R1 issue asks:
-at most a third of R1-Zero's length, accuracy not lower. The held-out trivial level (5 sums, 7
-products, 1 logic question of the test split, which no training stage sees; nor their commuted twins) must be
-*recalled* from facts the model only ever saw inside column steps ("ones: 7*7=49, ..."), and a
-direct answer cannot do that reliably; R1-Zero works them out instead, at three times the length.
-This script shows the difference by sampling each checkpoint on both sets:
+R1's non-reasoning data decides how R1 answers a trivial question (3+4, 7*8, T and F): directly, with
+an empty think, or worked out in one short step (train_r1.py --trivial-form). The issue's goal: on
+held-out trivial questions R1's accuracy not below R1-Zero's and its length well below. The held-out
+trivial level (the test split's 5 sums, 7 products and 1 logic question, which no training stage
+sees, nor their commuted twins) must be *recalled* from facts the model mostly saw inside column
+steps ("ones: 7*7=49, ..."). This script samples each model on two sets:
 
   taught     every distinct training-split trivial question (149 of the 192), once each, in the
              phrasing and language its draw gives: what R1's non-reasoning data taught it
   held out   the evaluation's trivial questions (evaluate.py: 20 draws per task of the test split)
 
     python experiments/trivial_recall.py runs/zero/model.pt runs/r1/model.pt
+    python experiments/trivial_recall.py R1-Zero=runs/seeds/seed{0,1,2}/zero/model.pt \\
+        R1=runs/seeds/seed{0,1,2}/r1/model.pt      # pooled over seeds
 
-Reported per set: pass@1 (k samples at temperature 0.6, top-p 0.95, as evaluate.py), mean
-response length in tokens, and the share of answers that work the question out step by step.
+Each model is one or more checkpoints (NAME=PATH; the PATHs of one NAME are its seeds); a
+question's value is its mean over the model's checkpoints, so the interval is over questions, pooled
+over seeds. Reported per set: pass@1 (k samples at temperature 0.6, top-p 0.95, as evaluate.py),
+mean response length in tokens, the share of answers that work the question out, and each model
+minus the first, paired over the same questions (intervals.paired_interval).
 """
 from __future__ import annotations
 
 import random
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,7 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
 from r1mini.flags import ArgumentParser, fail, int_range  # noqa: E402
+from r1mini.intervals import paired_interval  # noqa: E402
 from r1mini.tasks import TASK_NAMES, TRIVIAL_LEVEL, eval_problems, generate_problem  # noqa: E402
+
+METRICS = ("pass@1", "length", "reasoned")
 
 
 def taught_questions(seed: int = 7, draws: int = 4000) -> list:
@@ -46,32 +55,68 @@ def held_out_questions(n_problems: int = 20) -> list:
     return [p for task in TASK_NAMES for p in eval_problems(task, TRIVIAL_LEVEL, n_problems)]
 
 
-def measure(model, tokenizer, problems, k: int, seed: int) -> dict:
+def per_question(model, tokenizer, problems, k: int, seed: int) -> dict[str, list[float]]:
+    """Each metric's value per question (in the order of `problems`): the mean over its k samples."""
     records = sample_responses(model, tokenizer, problems, k, 0.6, 0.95, EVAL_MAX_NEW_TOKENS, 256, seed)
-    n = len(records)
-    return {"questions": len(problems), "pass@1": sum(r["correct"] for r in records) / n,
-            "length": sum(r["length"] for r in records) / n, "reasoned": sum(r["reasoned"] for r in records) / n}
+    rows = defaultdict(list)
+    for r in records:
+        rows[(r["task"], r["question"])].append(r)
+    keys = list(dict.fromkeys((p.task, p.question) for p in problems))
+    return {"pass@1": [sum(r["correct"] for r in rows[q]) / len(rows[q]) for q in keys],
+            "length": [sum(r["length"] for r in rows[q]) / len(rows[q]) for q in keys],
+            "reasoned": [sum(r["reasoned"] for r in rows[q]) / len(rows[q]) for q in keys]}
+
+
+def pooled(values: list[dict[str, list[float]]]) -> dict[str, list[float]]:
+    """Per question, the mean over checkpoints (seeds) of each metric."""
+    return {m: [sum(v[m][i] for v in values) / len(values) for i in range(len(values[0][m]))] for m in METRICS}
+
+
+def models_from(specs: list[str]) -> dict[str, list[str]]:
+    """{model name: its checkpoints} from NAME=PATH arguments, in the order first named; the
+    arguments with one NAME are its seeds. A bare PATH is a model of its own, named by the path."""
+    models: dict[str, list[str]] = {}
+    for spec in specs:
+        name, _, path = spec.rpartition("=") if "=" in spec else (spec, "", spec)
+        models.setdefault(name, []).append(path)
+    return models
 
 
 def main(argv=None) -> int:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoints", nargs="+", help="model.pt files to compare")
+    parser.add_argument("models", nargs="+", metavar="[NAME=]PATH",
+                        help="model.pt files; the first model is the one the others are compared with, and "
+                             "the PATHs given one NAME are pooled as its seeds")
     parser.add_argument("--k", type=int_range(1, 64), default=8, help="samples per question")
     parser.add_argument("--seed", type=int_range(0), default=0)
     args = parser.parse_args(argv)
+    models = models_from(args.models)
     sets = {"taught": taught_questions(), "held out": held_out_questions()}
-    rows = []
-    for checkpoint in args.checkpoints:
-        try:
-            model, tokenizer, _ = load_checkpoint(checkpoint, "cpu")
-        except CheckpointError as error:
-            return fail(str(error))
-        for name, problems in sets.items():
-            rows.append((checkpoint, name, measure(model, tokenizer, problems, args.k, args.seed)))
-    print(f"\ntrivial questions, k={args.k} at temperature 0.6, top-p 0.95\n")
-    print("| checkpoint | set | questions | pass@1 | mean length | reasoned |\n|---|---|---|---|---|---|")
-    for checkpoint, name, m in rows:
-        print(f"| {checkpoint} | {name} | {m['questions']} | {m['pass@1']:.3f} | {m['length']:.1f} | {m['reasoned']:.3f} |")
+    values = {}   # (model name, set name) -> per-question metrics pooled over the model's checkpoints
+    for name, checkpoints in models.items():
+        runs = {s: [] for s in sets}
+        for checkpoint in checkpoints:
+            try:
+                model, tokenizer, _ = load_checkpoint(checkpoint, "cpu")
+            except CheckpointError as error:
+                return fail(str(error))
+            for set_name, problems in sets.items():
+                runs[set_name].append(per_question(model, tokenizer, problems, args.k, args.seed))
+        for set_name in sets:
+            values[(name, set_name)] = pooled(runs[set_name])
+    first = next(iter(models))
+    print(f"\ntrivial questions, k={args.k} at temperature 0.6, top-p 0.95; a model's value per question is its "
+          f"mean over its checkpoints; differences are paired over the same questions, 95% bootstrap\n")
+    print(f"| model | checkpoints | set | questions | pass@1 | mean length | reasoned | pass@1 − {first} | "
+          f"length − {first} |\n|---|---|---|---|---|---|---|---|---|")
+    for name, checkpoints in models.items():
+        for set_name in sets:
+            v, ref = values[(name, set_name)], values[(first, set_name)]
+            mean = {m: sum(v[m]) / len(v[m]) for m in METRICS}
+            diffs = ["–", "–"] if name == first else [
+                "{:+.3f} [{:+.2f}, {:+.2f}]".format(*paired_interval(ref[m], v[m])) for m in ("pass@1", "length")]
+            print(f"| {name} | {len(checkpoints)} | {set_name} | {len(v['pass@1'])} | {mean['pass@1']:.3f} | "
+                  f"{mean['length']:.1f} | {mean['reasoned']:.3f} | {diffs[0]} | {diffs[1]} |")
     return 0
 
 

@@ -53,9 +53,21 @@ def test_trivial_recall_samples_both_sides_of_the_split(tmp_path, capsys):
     assert all(split_of(p.task, p.expression) == "train" for p in taught)
     assert all(split_of(p.task, p.expression) == "test" for p in held_out)
     save_checkpoint(tmp_path / "model.pt", make_tiny_model(), {"stage": "test"})
-    assert trivial_recall.main([str(tmp_path / "model.pt"), "--k", "1"]) == 0
+    model = str(tmp_path / "model.pt")
+    # the same checkpoint under two names samples the same answers: paired, every difference is 0
+    assert trivial_recall.main([f"A={model}", f"B={model}", "--k", "1"]) == 0
     out = capsys.readouterr().out
-    assert f"| taught | {len(taught)} |" in out and f"| held out | {len(held_out)} |" in out
+    assert f"| 1 | taught | {len(taught)} |" in out and f"| 1 | held out | {len(held_out)} |" in out
+    rows = [line for line in out.splitlines() if line.startswith("| B |")]
+    assert len(rows) == 2 and all(r.count("+0.000 [+0.00, +0.00]") == 2 for r in rows), rows
+
+
+def test_trivial_recall_pools_a_models_seeds_question_by_question():
+    assert trivial_recall.models_from(["Z=a.pt", "R=c.pt", "Z=b.pt", "d.pt"]) == {
+        "Z": ["a.pt", "b.pt"], "R": ["c.pt"], "d.pt": ["d.pt"]}
+    assert trivial_recall.pooled([{"pass@1": [1.0, 0.0], "length": [10, 20], "reasoned": [0, 1]},
+                                  {"pass@1": [0.5, 0.0], "length": [30, 20], "reasoned": [0, 0]}]) == {
+        "pass@1": [0.75, 0.0], "length": [20.0, 20.0], "reasoned": [0.0, 0.5]}
 
 
 def test_check_soundness_counts_the_checks_that_check(capsys):
