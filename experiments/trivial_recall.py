@@ -18,14 +18,14 @@ steps ("ones: 7*7=49, ..."). This script samples each model on two sets:
 Each model is one or more checkpoints (NAME=PATH; the PATHs of one NAME are its seeds); a
 question's value is its mean over the model's checkpoints, so the interval is over questions, pooled
 over seeds. Reported per set: pass@1 (k samples at temperature 0.6, top-p 0.95, as evaluate.py),
-mean response length in tokens, the share of answers that work the question out, and each model
-minus the first, paired over the same questions (intervals.paired_interval).
+mean response length in tokens, the share of answers that work the question out, the share of
+direct answers that are right (the think left empty, T = 1: r1_data.direct_answers_right, the probe
+train_r1.py's adaptive rule uses; what the model knows without working), and each model minus the first, paired over the same questions (intervals.paired_interval).
 """
 from __future__ import annotations
 
 import random
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,9 +34,10 @@ from r1mini.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from r1mini.evaluate import EVAL_MAX_NEW_TOKENS, sample_responses  # noqa: E402
 from r1mini.flags import ArgumentParser, fail, int_range  # noqa: E402
 from r1mini.intervals import paired_interval  # noqa: E402
+from r1mini.r1_data import direct_answers_right  # noqa: E402
 from r1mini.tasks import TASK_NAMES, TRIVIAL_LEVEL, eval_problems, generate_problem  # noqa: E402
 
-METRICS = ("pass@1", "length", "reasoned")
+METRICS = ("pass@1", "length", "reasoned", "direct")
 
 
 def taught_questions(seed: int = 7, draws: int = 4000) -> list:
@@ -56,15 +57,15 @@ def held_out_questions(n_problems: int = 20) -> list:
 
 
 def per_question(model, tokenizer, problems, k: int, seed: int) -> dict[str, list[float]]:
-    """Each metric's value per question (in the order of `problems`): the mean over its k samples."""
+    """Each metric's value per problem, in the order of `problems`: the mean over its k samples
+    (sample_responses returns each problem's k records together, in order)."""
     records = sample_responses(model, tokenizer, problems, k, 0.6, 0.95, EVAL_MAX_NEW_TOKENS, 256, seed)
-    rows = defaultdict(list)
-    for r in records:
-        rows[(r["task"], r["question"])].append(r)
-    keys = list(dict.fromkeys((p.task, p.question) for p in problems))
-    return {"pass@1": [sum(r["correct"] for r in rows[q]) / len(rows[q]) for q in keys],
-            "length": [sum(r["length"] for r in rows[q]) / len(rows[q]) for q in keys],
-            "reasoned": [sum(r["reasoned"] for r in rows[q]) / len(rows[q]) for q in keys]}
+    groups = [records[i * k:(i + 1) * k] for i in range(len(problems))]
+    return {"pass@1": [sum(r["correct"] for r in g) / k for g in groups],
+            "length": [sum(r["length"] for r in g) / k for g in groups],
+            "reasoned": [sum(r["reasoned"] for r in g) / k for g in groups],
+            # what the model knows: its answers when made to answer directly (r1_data's probe, T = 1)
+            "direct": [right / k for right in direct_answers_right(model, tokenizer, problems, k, 1.0, seed)]}
 
 
 def pooled(values: list[dict[str, list[float]]]) -> dict[str, list[float]]:
@@ -107,8 +108,8 @@ def main(argv=None) -> int:
     first = next(iter(models))
     print(f"\ntrivial questions, k={args.k} at temperature 0.6, top-p 0.95; a model's value per question is its "
           f"mean over its checkpoints; differences are paired over the same questions, 95% bootstrap\n")
-    print(f"| model | checkpoints | set | questions | pass@1 | mean length | reasoned | pass@1 − {first} | "
-          f"length − {first} |\n|---|---|---|---|---|---|---|---|---|")
+    print(f"| model | checkpoints | set | questions | pass@1 | mean length | reasoned | direct answers right | "
+          f"pass@1 − {first} | length − {first} |\n|---|---|---|---|---|---|---|---|---|---|")
     for name, checkpoints in models.items():
         for set_name in sets:
             v, ref = values[(name, set_name)], values[(first, set_name)]
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
             diffs = ["–", "–"] if name == first else [
                 "{:+.3f} [{:+.2f}, {:+.2f}]".format(*paired_interval(ref[m], v[m])) for m in ("pass@1", "length")]
             print(f"| {name} | {len(checkpoints)} | {set_name} | {len(v['pass@1'])} | {mean['pass@1']:.3f} | "
-                  f"{mean['length']:.1f} | {mean['reasoned']:.3f} | {diffs[0]} | {diffs[1]} |")
+                  f"{mean['length']:.1f} | {mean['reasoned']:.3f} | {mean['direct']:.3f} | {diffs[0]} | {diffs[1]} |")
     return 0
 
 

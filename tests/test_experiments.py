@@ -65,9 +65,9 @@ def test_trivial_recall_samples_both_sides_of_the_split(tmp_path, capsys):
 def test_trivial_recall_pools_a_models_seeds_question_by_question():
     assert trivial_recall.models_from(["Z=a.pt", "R=c.pt", "Z=b.pt", "d.pt"]) == {
         "Z": ["a.pt", "b.pt"], "R": ["c.pt"], "d.pt": ["d.pt"]}
-    assert trivial_recall.pooled([{"pass@1": [1.0, 0.0], "length": [10, 20], "reasoned": [0, 1]},
-                                  {"pass@1": [0.5, 0.0], "length": [30, 20], "reasoned": [0, 0]}]) == {
-        "pass@1": [0.75, 0.0], "length": [20.0, 20.0], "reasoned": [0.0, 0.5]}
+    assert trivial_recall.pooled([{"pass@1": [1.0, 0.0], "length": [10, 20], "reasoned": [0, 1], "direct": [1, 0]},
+                                  {"pass@1": [0.5, 0.0], "length": [30, 20], "reasoned": [0, 0], "direct": [0, 0]}]) == {
+        "pass@1": [0.75, 0.0], "length": [20.0, 20.0], "reasoned": [0.0, 0.5], "direct": [0.5, 0.0]}
 
 
 def test_check_soundness_counts_the_checks_that_check(capsys):
