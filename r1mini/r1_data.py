@@ -217,26 +217,30 @@ def adaptive_trivial_example(problem: Problem, direct_right: int, samples: int,
 
 def one_step_example(problem: Problem, worked_answers: list[str]) -> str | None:
     """A trivial question worked out in one short sentence (train_r1.py --trivial-form step): the
-    first clause of the column step of the first of the model's own worked answers that passes the
-    rejection filters, alone in the think ("ones: 7*8=56." from "ones: 7*8=56, +0=56, write 6 carry
-    5."). The clause that recalls the fact is the part that makes the answer right; the carry
-    bookkeeping after it is empty for one digit. Brief, so no summary; None if none passes."""
+    column step of the first of the model's own worked answers that passes the rejection filters,
+    alone in the think and without its last clause ("ones: 7*8=56, +0=56." from "ones: 7*8=56,
+    +0=56, write 6 carry 5."). Brief, so no summary; None if none passes.
+
+    Why this much of the step: on the validation split (docs/design.md) the whole step made R1 as
+    accurate as R1-Zero but as long; cut to its first clause ("ones: 7*8=56.") R1 often answered
+    another number than the one its think had just computed; this cut kept the accuracy."""
     for completion in worked_answers:
         if is_brief(completion) or rejection_reason(problem, completion) is not None:
             continue
         steps = [s for s in sentences(reasoning_text(completion)) if parse_step(problem.task, s) is not None]
         if len(steps) == 1:
-            return render_completion(first_clause(steps[0]), problem.answer)
+            return render_completion(without_last_clause(steps[0]), problem.answer)
     return None
 
 
-def first_clause(sentence: str) -> str:
-    """A step cut at its first comma, ended as its language ends a sentence: "ones: 7*8=56, +0=56,
-    write 6 carry 5." -> "ones: 7*8=56."; "个位：7乘8得56，加0得56，写6进5。" -> "个位：7乘8得56。"; a
-    step with no comma ("T and F is F.") is whole already."""
+def without_last_clause(sentence: str) -> str:
+    """A step without its last comma's clause, ended as its language ends a sentence: the column
+    bookkeeping ("write 6 carry 5"), which a one-digit question does not need. "ones: 7*8=56,
+    +0=56, write 6 carry 5." -> "ones: 7*8=56, +0=56."; "个位：7乘8得56，加0得56，写6进5。" ->
+    "个位：7乘8得56，加0得56。"; a step with no comma ("T and F is F.") is kept whole."""
     for comma, stop in ((", ", "."), ("，", "。")):
         if comma in sentence:
-            return sentence.split(comma, 1)[0] + stop
+            return sentence.rsplit(comma, 1)[0] + stop
     return sentence
 
 

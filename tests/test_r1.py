@@ -380,25 +380,25 @@ def test_direct_probe_samples_0_answers_every_trivial_question_directly():
     assert examples == [(p, non_reasoning_example(p)) for p in problems] and kinds == {"direct": 2}
 
 
-def test_one_step_example_keeps_only_the_first_clause_of_the_models_own_column_step():
+def test_one_step_example_keeps_the_models_own_column_step_without_its_last_clause():
     from r1mini.r1_data import one_step_example
     trivial = Problem("mul", TRIVIAL_LEVEL, "7*8", "56", "en")
     worked = render_completion("ones 7 times 8. ones: 7*8=56, +0=56, write 6 carry 5. So the answer is 56. "
                                "Let me check the ones: 7*8=56. Yes.", "56", "So the answer is 56.")
-    assert one_step_example(trivial, [worked]) == render_completion("ones: 7*8=56.", "56")
+    assert one_step_example(trivial, [worked]) == render_completion("ones: 7*8=56, +0=56.", "56")
     assert is_brief(one_step_example(trivial, [worked]))   # one sentence: brief, no summary needed
     wrong = worked.replace("<answer>56", "<answer>54")
     assert one_step_example(trivial, [wrong, non_reasoning_example(trivial)]) is None  # wrong, or not worked
     assert one_step_example(trivial, [wrong, worked]) == one_step_example(trivial, [worked])
 
 
-def test_first_clause_cuts_a_step_at_its_first_comma_in_either_language():
-    from r1mini.r1_data import first_clause
-    assert first_clause("ones: 7*8=56, +0=56, write 6 carry 5.") == "ones: 7*8=56."
-    assert first_clause("ones: 3+4+0=07, write 7 carry 0.") == "ones: 3+4+0=07."
-    assert first_clause("个位：7乘8得56，加0得56，写6进5。") == "个位：7乘8得56。"
-    assert first_clause("T and F is F.") == "T and F is F."       # no comma: the whole step
-    assert first_clause("T 与 F 得 F。") == "T 与 F 得 F。"
+def test_without_last_clause_drops_the_column_bookkeeping_in_either_language():
+    from r1mini.r1_data import without_last_clause
+    assert without_last_clause("ones: 7*8=56, +0=56, write 6 carry 5.") == "ones: 7*8=56, +0=56."
+    assert without_last_clause("ones: 3+4+0=07, write 7 carry 0.") == "ones: 3+4+0=07."
+    assert without_last_clause("个位：7乘8得56，加0得56，写6进5。") == "个位：7乘8得56，加0得56。"
+    assert without_last_clause("T and F is F.") == "T and F is F."       # no comma: the whole step
+    assert without_last_clause("T 与 F 得 F。") == "T 与 F 得 F。"
 
 
 def test_trivial_form_step_works_out_every_trivial_question_in_one_sentence(monkeypatch):
