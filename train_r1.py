@@ -9,8 +9,8 @@ question out at length, even 3+4. R1 repairs that in four stages, each measured 
   2. reasoning RL → Dev2      GRPO from Dev1: accuracy + format + language consistency
   3. rejection sampling → Dev3  sample Dev2, keep right, complete, readable, language-consistent
                               answers (--sound-checks: and a self-check of their own steps); add trivial
-                              questions, answered with an empty think (the paper's "hello") where Dev2
-                              knows the fact, worked out where it does not; SFT the *base* again
+                              questions, each worked out in one short step of Dev2's own (a fact
+                              recalled the way it was learned, inside a column step); SFT the *base* again
   4. all-scenario RL → R1     GRPO from Dev3 over every training level; on trivial questions a
                               "right and brief" rule, switched on only for the last part
 
@@ -94,13 +94,16 @@ def parse_args(argv=None):
                    help="also require a self-check of one of the problem's own steps, one conclusion and a summary "
                         "stating the answer, and a stop (r1_data.concludes_soundly)")
     g.add_argument("--non-reasoning-share", type=float_range(0, 0.9), default=0.25,
-                   help="share of the SFT set that is trivial questions answered directly (paper: 200k of 800k)")
+                   help="share of the SFT set that is trivial questions, the non-reasoning data (paper: 200k of 800k)")
+    # Chosen on the validation split (docs/design.md): "adaptive" is the shortest but R1 then answers
+    # held-out facts directly and misses them; "step" is as accurate as R1-Zero and a fifth shorter.
+    g.add_argument("--trivial-form", choices=("step", "adaptive"), default="step",
+                   help="step: every trivial question worked out in one short sentence, Dev2's own column step "
+                        "without its carry clause; adaptive: directly where Dev2 knows the fact "
+                        "(--direct-probe-samples), else Dev2's own worked answer")
     g.add_argument("--direct-probe-samples", type=int_range(0, 64), default=4,
-                   help="a trivial question is answered directly in the SFT data only if Dev2 gets all of this many "
-                        "direct answers right (at T = 1), else worked out; 0: every one directly")
-    g.add_argument("--trivial-form", choices=("adaptive", "step"), default="adaptive",
-                   help="adaptive: direct where Dev2 knows the fact (--direct-probe-samples), else worked; "
-                        "step: every trivial question worked out in one sentence, its column step")
+                   help="--trivial-form adaptive: a trivial question is answered directly only if Dev2 gets all of "
+                        "this many direct answers right (at T = 1), else worked out; 0: every one directly")
     g.add_argument("--rejection-steps", type=int_range(1), default=500,
                    help="SFT steps of the base on the kept data (the paper: 2 epochs of 800k; a few epochs here)")
     add_eval_args(p)
@@ -173,8 +176,7 @@ def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
         problems = training_problems(args, args.rejection_prompts, "rejection", include_trivial=False)
         answers = sample_answers(policy, tokenizer, problems, args.rejection_samples, args.temperature, args)
         kept, counts = filter_answers(answers, per_question=args.rejection_keep, sound_checks=args.sound_checks)
-        # Non-reasoning data (the paper: ~200k of 800k): trivial questions, answered directly only where
-        # Dev2 knows the fact (every direct answer right), else with Dev2's own worked answer.
+        # Non-reasoning data (the paper: ~200k of 800k): trivial questions, in the --trivial-form.
         n_trivial = round(len(kept) * args.non_reasoning_share / (1 - args.non_reasoning_share))
         trivial, kinds = trivial_examples(args, policy, tokenizer, training_problems(args, n_trivial, "trivial", only_trivial=True))
         write_data(stage, "rejection", kept + trivial, {**counts, "non-reasoning examples": len(trivial),
@@ -189,10 +191,11 @@ def rejection_sampling_sft(args, dev2: Path, run: RunDir) -> Path:
 
 
 def trivial_examples(args, policy, tokenizer, problems) -> tuple[list, Counter]:
-    """The non-reasoning data (r1_data.adaptive_trivial_example): a direct answer where all of Dev2's
-    --direct-probe-samples direct answers to the question are right, else a worked answer of Dev2's
-    own; --direct-probe-samples 0 answers every trivial question directly (the rule before);
-    --trivial-form step works every one out in one sentence (r1_data.one_step_example)."""
+    """The non-reasoning data. --trivial-form step (the default) works every trivial question out in
+    one short sentence of Dev2's own (r1_data.one_step_example); adaptive answers directly where all
+    of Dev2's --direct-probe-samples direct answers are right, else with a worked answer of Dev2's own
+    (r1_data.adaptive_trivial_example); adaptive with --direct-probe-samples 0 answers every one
+    directly (the first rule)."""
     def own_worked_answers(asked):  # two of Dev2's sampled answers per question, in the order asked
         answers = [completion for _, completion in sample_answers(policy, tokenizer, asked, 2, args.temperature, args)]
         return [answers[2 * i: 2 * i + 2] for i in range(len(asked))]
