@@ -1,11 +1,12 @@
 """Trivial questions: is R1 as accurate as R1-Zero there, and shorter? With paired intervals.
 
-R1's non-reasoning data decides how R1 answers a trivial question (3+4, 7*8, T and F): directly, with
-an empty think, or worked out in one short step (train_r1.py --trivial-form). The issue's goal: on
-held-out trivial questions R1's accuracy not below R1-Zero's and its length well below. The held-out
-trivial level (the test split's 5 sums, 7 products and 1 logic question, which no training stage
-sees, nor their commuted twins) must be *recalled* from facts the model mostly saw inside column
-steps ("ones: 7*7=49, ..."). This script samples each model on two sets:
+R1's non-reasoning data decides how R1 answers a trivial question (3+4, 7*8, T and F): directly,
+with an empty think, or worked out in one short step (train_r1.py --trivial-form). The goal (R1 v1
+§2.3.3: no chain of thought for a simple query, but not at the cost of a wrong answer): on held-out
+trivial questions R1's accuracy not below R1-Zero's and its length well below. The held-out trivial
+level (the test split's 5 sums, 7 products and 1 logic question, which no training stage sees, nor
+their commuted twins) must be *recalled* from facts the model mostly saw inside column steps ("ones:
+7*7=49, ..."). This script samples each model on two sets:
 
   taught     every distinct training-split trivial question (149 of the 192), once each, in the
              phrasing and language its draw gives: what R1's non-reasoning data taught it
@@ -15,12 +16,13 @@ steps ("ones: 7*7=49, ..."). This script samples each model on two sets:
     python experiments/trivial_recall.py R1-Zero=runs/seeds/seed{0,1,2}/zero/model.pt \\
         R1=runs/seeds/seed{0,1,2}/r1/model.pt      # pooled over seeds
 
-Each model is one or more checkpoints (NAME=PATH; the PATHs of one NAME are its seeds); a
-question's value is its mean over the model's checkpoints, so the interval is over questions, pooled
-over seeds. Reported per set: pass@1 (k samples at temperature 0.6, top-p 0.95, as evaluate.py),
-mean response length in tokens, the share of answers that work the question out, the share of
-direct answers that are right (the think left empty, T = 1: r1_data.direct_answers_right, the probe
-train_r1.py's adaptive rule uses; what the model knows without working), and each model minus the first, paired over the same questions (intervals.paired_interval).
+Each model is one or more checkpoints (NAME=PATH; the PATHs of one NAME are its seeds); a question's
+value is its mean over the model's checkpoints, so the interval is over questions, pooled over
+seeds. Reported per set: pass@1 (k samples at temperature 0.6, top-p 0.95, as evaluate.py), mean
+response length in tokens, the share of answers that work the question out, the share of direct
+answers that are right (the think left empty, T = 1: r1_data.direct_answers_right, the probe
+train_r1.py's adaptive rule uses; what the model knows without working), and each model minus the
+first, paired over the same questions (intervals.paired_interval).
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def models_from(specs: list[str]) -> dict[str, list[str]]:
     arguments with one NAME are its seeds. A bare PATH is a model of its own, named by the path."""
     models: dict[str, list[str]] = {}
     for spec in specs:
-        name, _, path = spec.rpartition("=") if "=" in spec else (spec, "", spec)
+        name, _, path = spec.partition("=") if "=" in spec else (spec, "", spec)
         models.setdefault(name, []).append(path)
     return models
 
